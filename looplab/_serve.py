@@ -1,0 +1,73 @@
+"""Server-side half of process hygiene: bind, announce the port, serve, and die with the parent.
+
+Every looplab server (mock, stack) runs through :func:`serve`. It binds the socket itself, so
+``--port 0`` picks a free port with no race, prints the URL, writes it to ``--port-file`` for
+:mod:`looplab.servers`, and watches its parent: when the process that started it is gone, it
+shuts itself down (the portable twin of Linux's ``PR_SET_PDEATHSIG``, which also works on macOS).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+OWNER_ENV = "LOOPLAB_OWNER_PID"
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(f"cannot listen on {host}:{port}: {exc.strerror}. Try --port 0 to pick a free port.") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _watch_parent() -> None:
+    owner = os.environ.get(OWNER_ENV)
+    if not owner or not owner.isdigit():
+        return
+    parent = os.getppid()
+
+    def watch() -> None:
+        stop = threading.Event()
+        while not stop.wait(0.5):
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    threading.Thread(target=watch, name="looplab-parent-watch", daemon=True).start()
+
+
+def serve(app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0, port_file: Path | None = None,
+          keepalive_s: float = 5.0, log_level: str = "info", http: Any = "h11") -> None:
+    """Serve ``app`` with uvicorn (its own event loop, like ``uvicorn.run``) until SIGINT/SIGTERM."""
+    sock = bind(host, port)
+    actual = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{actual}"
+    config = uvicorn.Config(app, timeout_keep_alive=keepalive_s, log_level=log_level, http=http,
+                            timeout_graceful_shutdown=3, lifespan="on")
+    server = uvicorn.Server(config)
+    print(f"{name} listening on {url}", flush=True)
+    if port_file:
+        tmp = Path(f"{port_file}.tmp")
+        tmp.write_text(url)
+        tmp.replace(port_file)
+    _watch_parent()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    sys.stdout.flush()

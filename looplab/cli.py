@@ -1,0 +1,102 @@
+"""The ``looplab`` command: ``mock-vllm``, ``cleanup``, ``doctor``, ``bench``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _add_mock(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("mock-vllm", help="run the mock vLLM server (OpenAI-compatible, vLLM 0.32.0's API)",
+                       description="Run a mock of vLLM's OpenAI-compatible server as a real uvicorn server.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port to bind; 0 picks a free one and prints it")
+    p.add_argument("--port-file", type=Path, help="write the server's URL to this file once bound")
+    p.add_argument("--model", action="append", dest="models", metavar="NAME",
+                   help="a model name to serve (repeat for several; default: tiny-llama)")
+    p.add_argument("--max-model-len", type=int, default=512, help="context length in tokens (default: 512)")
+    p.add_argument("--api-key", help="require 'Authorization: Bearer KEY' on /v1 routes, as vLLM does")
+    p.add_argument("--output", choices=["echo", "seeded"], default="echo",
+                   help="echo the last user message, or seeded words (default: echo)")
+    p.add_argument("--seed", type=int, default=0, help="seed for --output seeded when a request has none")
+    p.add_argument("--ttft-ms", type=float, default=0.0, help="time to first token, in ms")
+    p.add_argument("--itl-ms", type=float, default=0.0, help="inter-token latency, in ms")
+    p.add_argument("--keepalive", type=float, default=5.0,
+                   help="seconds an idle keep-alive connection stays open (default: 5, as uvicorn and vLLM)")
+    p.add_argument("--fault", action="append", dest="faults", default=[], metavar="KIND@WHEN",
+                   help="inject faults: KIND is 500, 429, drop or stall; WHEN is request numbers (1,3) "
+                        "or rate=P. Repeatable. Example: --fault 500@1,3 --fault drop@rate=0.1")
+    p.add_argument("--fault-seed", type=int, default=0, help="seed for rate-based faults")
+    p.add_argument("--stall-seconds", type=float, default=30.0, help="how long a stall fault holds a request")
+    p.add_argument("--request-log", type=Path, help="append one JSON line per request to this file")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+
+def _run_mock(args: argparse.Namespace) -> int:
+    from ._serve import serve
+    from .mock_vllm import MockSettings, create_app, parse_fault
+    from .mock_vllm.connections import TrackedH11Protocol
+
+    try:
+        settings = MockSettings(
+            models=args.models or ["tiny-llama"], max_model_len=args.max_model_len, api_key=args.api_key,
+            output=args.output, seed=args.seed, ttft_ms=args.ttft_ms, itl_ms=args.itl_ms,
+            keepalive_s=args.keepalive, faults=[parse_fault(f) for f in args.faults], fault_seed=args.fault_seed,
+            stall_s=args.stall_seconds, request_log=args.request_log)
+    except ValueError as exc:
+        print(f"looplab mock-vllm: {exc}", file=sys.stderr)
+        return 2
+    serve(create_app(settings), name="looplab mock-vllm", host=args.host, port=args.port,
+          port_file=args.port_file, keepalive_s=settings.keepalive_s, log_level=args.log_level,
+          http=TrackedH11Protocol)
+    return 0
+
+
+def _run_cleanup(args: argparse.Namespace) -> int:
+    from .servers import cleanup, find_tagged
+
+    procs = find_tagged()
+    if not procs:
+        print("No looplab servers are running.")
+        return 0
+    for proc in procs:
+        try:
+            print(f"stopping pid {proc.pid}: {' '.join(proc.cmdline())[:120]}")
+        except Exception:  # noqa: BLE001 (it may have exited meanwhile)
+            print(f"stopping pid {proc.pid}")
+    stopped = cleanup()
+    left = find_tagged()
+    print(f"Stopped {len(stopped)} process(es); {len(left)} left.")
+    return 0 if not left else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="looplab", description="The looplab workshop's toolbox.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_mock(sub)
+    sub.add_parser("cleanup", help="stop looplab servers left running (found by their process tag)")
+    doctor = sub.add_parser("doctor", help="check this machine for the workshop")
+    doctor.add_argument("--skip-jupyter", action="store_true", help="do not check the Jupyter kernel")
+    from .bench import add_arguments as add_bench
+
+    add_bench(sub.add_parser("bench", help="measure latency: the mock against a bare uvicorn app"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "mock-vllm":
+        return _run_mock(args)
+    if args.command == "cleanup":
+        return _run_cleanup(args)
+    if args.command == "doctor":
+        from .doctor import run
+
+        return run(skip_jupyter=args.skip_jupyter)
+    if args.command == "bench":
+        from .bench import run as run_bench
+
+        return run_bench(args)
+    raise AssertionError(args.command)

@@ -1,0 +1,242 @@
+"""The mock's ASGI app: vLLM's OpenAI-compatible routes, faults and the request log."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from . import connections, errors, generation
+from .errors import APIError, bad_request
+from .faults import FaultPlan
+from .protocol import ChatCompletionRequest, CompletionRequest, TokenizeRequest
+from .requestlog import RequestLog, RequestLogMiddleware
+from .settings import VLLM_VERSION, MockSettings
+
+
+class _Auth:
+    """vLLM's API-key check: only paths under /v1 need ``Authorization: Bearer <key>``."""
+
+    def __init__(self, app: Any, key: str) -> None:
+        self.app, self.expected = app, f"Bearer {key}"
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] != "OPTIONS" and scope["path"].startswith("/v1"):
+            given = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            if not secrets.compare_digest(given, self.expected):
+                await JSONResponse({"error": "Unauthorized"}, status_code=401)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _sse(frame: Any) -> bytes:
+    return f"data: {frame if isinstance(frame, str) else json.dumps(frame)}\n\n".encode()
+
+
+def create_app(settings: MockSettings | None = None) -> FastAPI:
+    """Build the mock vLLM app. Serve it with uvicorn (``looplab mock-vllm``) or mount it in tests."""
+    settings = settings or MockSettings()
+    log = RequestLog(settings.request_log)
+    plan = FaultPlan(settings.faults, settings.fault_seed)
+    created = int(time.time())
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        log.close()
+
+    app = FastAPI(title="looplab mock vLLM", version=VLLM_VERSION, docs_url=None, redoc_url=None,
+                  openapi_url=None, lifespan=lifespan)
+    app.state.settings, app.state.request_log = settings, log
+    errors.install(app)
+    app.add_middleware(RequestLogMiddleware, log=log)
+    if settings.api_key:
+        app.add_middleware(_Auth, key=settings.api_key)
+
+    async def pause(ms: float) -> None:
+        if ms > 0:
+            await asyncio.sleep(ms / 1000)
+
+    def check_model(name: str | None) -> str:
+        if name is None:
+            return settings.models[0]
+        if name not in settings.models:
+            raise APIError(404, "NotFoundError",
+                           f"The model `{name}` does not exist. Valid aliases: {', '.join(settings.models)}.",
+                           "model")
+        return name
+
+    def check_sampling(req: Any, max_tokens: int | None, prompt_tokens: int) -> None:
+        limit = settings.max_model_len
+        if req.stream_options is not None and not req.stream:
+            raise bad_request("Stream options can only be defined when `stream=True`. (parameter=stream_options)",
+                              "stream_options")
+        if req.n < 1:
+            raise bad_request(f"n must be at least 1, got {req.n}. (parameter=n, value={req.n})", "n")
+        if req.n > 16:
+            raise bad_request(f"n must be at most 16, got {req.n}. (parameter=n, value={req.n})", "n")
+        if req.temperature is not None and req.temperature < 0:
+            raise bad_request(f"temperature must be non-negative, got {req.temperature}.", "temperature")
+        if req.top_p is not None and not 0 < req.top_p <= 1:
+            raise bad_request(f"top_p must be in (0, 1], got {req.top_p}.", "top_p")
+        if max_tokens is None:
+            return
+        if max_tokens < 1:
+            raise bad_request(f"max_tokens must be at least 1, got {max_tokens}. "
+                              f"(parameter=max_tokens, value={max_tokens})", "max_tokens")
+        if max_tokens > limit:
+            raise bad_request(f"max_tokens={max_tokens} cannot be greater than max_model_len={limit}. "
+                              f"Please request fewer output tokens. (parameter=max_tokens, value={max_tokens})",
+                              "max_tokens")
+        if prompt_tokens + max_tokens > limit:
+            raise bad_request(f"This model's maximum context length is {limit} tokens. However, you requested "
+                              f"{prompt_tokens + max_tokens} tokens ({prompt_tokens} in the messages, "
+                              f"{max_tokens} in the completion). Please reduce the length of the messages or "
+                              "completion.", "max_tokens")
+
+    async def generate(request: Request, req: Any, *, chat: bool, source: str, prompt_tokens: int,
+                       max_tokens: int | None) -> Response:
+        model = check_model(req.model)
+        check_sampling(req, max_tokens, prompt_tokens)
+        record = request.scope["state"]["record"]
+        number, fault = plan.next_request()
+        record.update(request_number=number, model=model, stream=bool(req.stream), fault=fault)
+        if fault == "500":
+            return errors.error_response(500, "InternalServerError", f"Injected fault on request {number}.")
+        if fault == "429":
+            return errors.error_response(429, "Too Many Requests", f"Injected rate limit on request {number}.")
+        seed = req.seed if req.seed is not None else settings.seed
+        outputs = [generation.generate(source, mode=settings.output, seed=seed + i, max_tokens=max_tokens)
+                   for i in range(req.n)]
+        rid = generation.new_id("chatcmpl" if chat else "cmpl")
+        record.update(id=rid, completion_tokens=sum(len(o.tokens) for o in outputs))
+
+        if not req.stream:
+            if fault == "stall":
+                record["outcome"] = "stalled"
+                await asyncio.sleep(settings.stall_s)
+                connections.drop(request.scope.get("client"))
+                return Response(status_code=504)
+            if fault == "drop":
+                record["outcome"] = "dropped"
+                connections.drop(request.scope.get("client"))
+                return Response(status_code=502)  # never reaches the client: its connection is gone
+            await pause(settings.ttft_ms)
+            record["t_first_token"] = time.monotonic()
+            await pause(settings.itl_ms * max(0, max(len(o.tokens) for o in outputs) - 1))
+            build = generation.chat_completion if chat else generation.text_completion
+            return JSONResponse(build(rid, model, outputs, prompt_tokens))
+
+        include_usage = bool(req.stream_options and req.stream_options.include_usage)
+        return StreamingResponse(
+            stream(request, rid, model, outputs, prompt_tokens, chat=chat, fault=fault, usage=include_usage),
+            media_type="text/event-stream; charset=utf-8")
+
+    async def stream(request: Request, rid: str, model: str, outputs: list[generation.Output],
+                     prompt_tokens: int, *, chat: bool, fault: str | None, usage: bool) -> AsyncIterator[bytes]:
+        record = request.scope["state"]["record"]
+        maker = generation.ChunkMaker(rid, model, chat=chat)
+        client = request.scope.get("client")
+        try:
+            await pause(settings.ttft_ms)
+            record["t_first_token"] = time.monotonic()
+            if chat:
+                for i in range(len(outputs)):
+                    yield _sse(maker.role(i))
+            if fault == "stall":
+                record["outcome"] = "stalled"
+                await asyncio.sleep(settings.stall_s)
+                connections.drop(client)
+                return
+            for i, out in enumerate(outputs):
+                for k, token in enumerate(out.tokens):
+                    if k:
+                        await pause(settings.itl_ms)
+                    last = k == len(out.tokens) - 1
+                    if fault == "drop" and k == max(1, len(out.tokens) // 2):
+                        record["outcome"] = "dropped"
+                        connections.drop(client)
+                        return
+                    is_final_frame = last and i == len(outputs) - 1 and not usage
+                    yield _sse(maker.token(i, token, out.finish_reason if last else None, last_frame=is_final_frame))
+            if usage:
+                yield _sse(maker.usage(prompt_tokens, sum(len(o.tokens) for o in outputs)))
+            yield _sse("[DONE]")
+        except asyncio.CancelledError:
+            record["outcome"] = "client_disconnected"
+            raise
+
+    @app.get("/health")
+    async def health() -> Response:
+        return Response(status_code=200)
+
+    @app.get("/version")
+    async def version() -> dict[str, str]:
+        return {"version": VLLM_VERSION}
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": [_model_card(name, settings.max_model_len, created)
+                                           for name in settings.models]}
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request, req: ChatCompletionRequest) -> Response:
+        if not req.messages:
+            raise bad_request("The messages list must not be empty.", "messages")
+        user = [m for m in req.messages if m.role == "user"] or req.messages
+        max_tokens = req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens
+        return await generate(request, req, chat=True, source=generation.message_text(user[-1].content),
+                              prompt_tokens=generation.chat_prompt_tokens(req.messages), max_tokens=max_tokens)
+
+    @app.post("/v1/completions")
+    async def completions(request: Request, req: CompletionRequest) -> Response:
+        if req.prompt is None or req.prompt == [] or req.prompt == "":
+            raise bad_request("Either prompt or prompt_embeds must be provided and non-empty.", "prompt")
+        source = generation.prompt_text(req.prompt)
+        return await generate(request, req, chat=False, source=source,
+                              prompt_tokens=len(generation.tokenize(source)), max_tokens=req.max_tokens)
+
+    @app.post("/tokenize")
+    async def tokenize(req: TokenizeRequest) -> dict[str, Any]:
+        check_model(req.model)
+        if req.messages is not None:
+            text = " ".join(generation.message_text(m.content) for m in req.messages)
+        elif req.prompt is not None:
+            text = req.prompt
+        else:
+            raise bad_request("Either prompt or messages must be provided.", "prompt")
+        tokens = generation.tokenize(text)
+        return {"count": len(tokens), "max_model_len": settings.max_model_len,
+                "tokens": [generation.token_id(t) for t in tokens],
+                "token_strs": tokens if req.return_token_strs else None}
+
+    @app.get("/looplab/requests")
+    async def requests() -> list[dict[str, Any]]:
+        """The request log (mock only, not part of vLLM's API)."""
+        return log.records
+
+    @app.delete("/looplab/requests")
+    async def clear_requests() -> Response:
+        log.clear()
+        return Response(status_code=204)
+
+    return app
+
+
+def _model_card(name: str, max_model_len: int, created: int) -> dict[str, Any]:
+    return {
+        "id": name, "object": "model", "created": created, "owned_by": "vllm", "root": name, "parent": None,
+        "max_model_len": max_model_len,
+        "permission": [{
+            "id": f"modelperm-{secrets.token_hex(8)}", "object": "model_permission", "created": created,
+            "allow_create_engine": False, "allow_sampling": True, "allow_logprobs": True,
+            "allow_search_indices": False, "allow_view": True, "allow_fine_tuning": False,
+            "organization": "*", "group": None, "is_blocking": False,
+        }],
+    }

@@ -1,0 +1,35 @@
+"""Which transport carries which client connection, so a fault can drop one for real.
+
+uvicorn does not hand an app its socket. This h11 protocol subclass records each connection's
+transport under its ``(host, port)``, the same tuple an app sees as ``scope["client"]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+_TRANSPORTS: dict[tuple[str, int], asyncio.Transport] = {}
+
+
+class TrackedH11Protocol(H11Protocol):
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if self.client:
+            _TRANSPORTS[tuple(self.client)] = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.client:
+            _TRANSPORTS.pop(tuple(self.client), None)
+        super().connection_lost(exc)
+
+
+def drop(client: Any) -> bool:
+    """Close the connection of ``client`` (its ``(host, port)``); False if it is not ours to close."""
+    transport = _TRANSPORTS.get(tuple(client)) if client else None
+    if transport is None:
+        return False
+    transport.close()  # FIN after what was already written: the client sees a truncated response
+    return True
