@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Set up looplab and run it. Needs only Python 3.10+ and pip; everything else comes from uv.lock.
+
+    python3 run.py workshop   # set up, then JupyterLab on the notebooks (Ctrl-C stops it)
+    python3 run.py test       # set up, then the whole test suite (extra arguments go to pytest)
+    python3 run.py setup      # only set up
+
+Set-up is idempotent: a pinned ``uv`` in ``.tools/``, then ``.venv/`` synced exactly to ``uv.lock``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+UV_VERSION = "0.13.8"
+TOOLS = ROOT / ".tools"
+VENV = ROOT / ".venv"
+BIN = "Scripts" if os.name == "nt" else "bin"
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def run(*cmd: str | Path, **kwargs) -> None:
+    completed = subprocess.run([str(c) for c in cmd], **kwargs)  # noqa: S603
+    if completed.returncode:
+        sys.exit(f"run.py: command failed ({completed.returncode}): {' '.join(map(str, cmd))}")
+
+
+def ensure_uv() -> Path:
+    uv = TOOLS / BIN / "uv"
+    if uv.exists():
+        version = subprocess.run([uv, "--version"], capture_output=True, text=True).stdout.split()
+        if len(version) >= 2 and version[1] == UV_VERSION:
+            return uv
+    say(f"installing uv {UV_VERSION} into .tools/")
+    venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+    run(TOOLS / BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"uv=={UV_VERSION}")
+    return uv
+
+
+def setup() -> None:
+    if sys.version_info < (3, 10):
+        sys.exit(f"run.py: looplab needs Python 3.10 or newer; this is {sys.version.split()[0]}.")
+    uv = ensure_uv()
+    say("syncing .venv/ with uv.lock")
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(VENV)}
+    run(uv, "sync", "--locked", "--quiet", "--python", sys.executable, cwd=ROOT, env=env)
+
+
+def python() -> str:
+    return str(VENV / BIN / "python")
+
+
+def test(args: list[str]) -> int:
+    say("running the test suite" + (" (CI: a skipped test fails the run)" if os.environ.get("CI") == "true" else ""))
+    code = subprocess.call([python(), "-m", "pytest", *args], cwd=ROOT)  # noqa: S603
+    if code == 5:
+        print("run.py: pytest collected no tests; that is a failure, not a pass.", file=sys.stderr)
+        return 1
+    return code
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def workshop(args: list[str]) -> int:
+    port, token = _free_port(), secrets.token_hex(16)
+    lab = subprocess.Popen(  # noqa: S603
+        [python(), "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}", "--ServerApp.open_browser=False",
+         *args],
+        cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/lab/tree/notebooks?token={token}"
+    assert lab.stderr is not None
+    for line in lab.stderr:  # wait until JupyterLab says it is serving
+        if "is running at" in line or "Jupyter Server" in line and "running" in line:
+            break
+    if lab.poll() is not None:
+        print(lab.stderr.read(), file=sys.stderr)
+        return lab.returncode or 1
+    print(f"\n  looplab workshop is running.\n  JupyterLab: {url}\n  Press Ctrl-C to stop.\n", flush=True)
+    stop = {"now": False}
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        stop["now"] = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        for _ in lab.stderr:  # drain JupyterLab's log so it never blocks on a full pipe
+            pass
+        lab.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        say("stopping JupyterLab")
+        if lab.poll() is None:
+            os.killpg(lab.pid, signal.SIGTERM)
+            try:
+                lab.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(lab.pid, signal.SIGKILL)
+                lab.wait()
+        subprocess.call([python(), "-m", "looplab", "cleanup"], cwd=ROOT, stdout=subprocess.DEVNULL)  # noqa: S603
+    say("stopped")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    commands = {"setup", "test", "workshop"}
+    if not argv or argv[0] not in commands:
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if "--no-setup" in rest:
+        rest.remove("--no-setup")
+    else:
+        setup()
+    if command == "test":
+        return test(rest)
+    if command == "workshop":
+        return workshop(rest)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
