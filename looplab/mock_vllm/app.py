@@ -169,7 +169,8 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
                 yield _sse(maker.usage(prompt_tokens, sum(len(o.tokens) for o in outputs)))
             yield _sse("[DONE]")
         except asyncio.CancelledError:
-            record["outcome"] = "client_disconnected"
+            if record["outcome"] == "ok":
+                record["outcome"] = "client_disconnected"
             raise
 
     @app.get("/health")
