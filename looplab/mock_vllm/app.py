@@ -10,11 +10,12 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response, StreamingResponse
 
 from . import connections, errors, generation
-from .errors import APIError, bad_request
+from .errors import APIError, JSONResponse, bad_request
 from .faults import FaultPlan
 from .protocol import ChatCompletionRequest, CompletionRequest, TokenizeRequest
 from .requestlog import RequestLog, RequestLogMiddleware
@@ -52,7 +53,7 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
         log.close()
 
     app = FastAPI(title="looplab mock vLLM", version=VLLM_VERSION, docs_url=None, redoc_url=None,
-                  openapi_url=None, lifespan=lifespan)
+                  openapi_url=None, lifespan=lifespan, default_response_class=JSONResponse)
     app.state.settings, app.state.request_log = settings, log
     errors.install(app)
     app.add_middleware(RequestLogMiddleware, log=log)
@@ -62,6 +63,11 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
     async def pause(ms: float) -> None:
         if ms > 0:
             await asyncio.sleep(ms / 1000)
+
+    async def require_json(request: Request) -> None:
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type != "application/json":
+            raise RequestValidationError(errors=["Unsupported Media Type: Only 'application/json' is allowed"])
 
     def check_model(name: str | None) -> str:
         if name is None:
@@ -85,6 +91,10 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
             raise bad_request(f"temperature must be non-negative, got {req.temperature}.", "temperature")
         if req.top_p is not None and not 0 < req.top_p <= 1:
             raise bad_request(f"top_p must be in (0, 1], got {req.top_p}.", "top_p")
+        if prompt_tokens >= limit:
+            raise bad_request(f"This model's maximum context length is {limit} tokens. However, your request has "
+                              f"{prompt_tokens} input tokens. Please reduce the length of the input messages.",
+                              "input_tokens")
         if max_tokens is None:
             return
         if max_tokens < 1:
@@ -186,7 +196,7 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
         return {"object": "list", "data": [_model_card(name, settings.max_model_len, created)
                                            for name in settings.models]}
 
-    @app.post("/v1/chat/completions")
+    @app.post("/v1/chat/completions", dependencies=[Depends(require_json)])
     async def chat_completions(request: Request, req: ChatCompletionRequest) -> Response:
         if not req.messages:
             raise bad_request("The messages list must not be empty.", "messages")
@@ -195,7 +205,7 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
         return await generate(request, req, chat=True, source=generation.message_text(user[-1].content),
                               prompt_tokens=generation.chat_prompt_tokens(req.messages), max_tokens=max_tokens)
 
-    @app.post("/v1/completions")
+    @app.post("/v1/completions", dependencies=[Depends(require_json)])
     async def completions(request: Request, req: CompletionRequest) -> Response:
         if req.prompt is None or req.prompt == [] or req.prompt == "":
             raise bad_request("Either prompt or prompt_embeds must be provided and non-empty.", "prompt")
@@ -203,13 +213,13 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
         return await generate(request, req, chat=False, source=source,
                               prompt_tokens=len(generation.tokenize(source)), max_tokens=req.max_tokens)
 
-    @app.post("/tokenize")
+    @app.post("/tokenize", dependencies=[Depends(require_json)])
     async def tokenize(req: TokenizeRequest) -> dict[str, Any]:
         check_model(req.model)
         if req.messages is not None:
             text = " ".join(generation.message_text(m.content) for m in req.messages)
         elif req.prompt is not None:
-            text = req.prompt
+            text = generation.message_text(req.prompt)
         else:
             raise bad_request("Either prompt or messages must be provided.", "prompt")
         tokens = generation.tokenize(text)

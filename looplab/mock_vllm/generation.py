@@ -38,11 +38,16 @@ def token_id(token: str) -> int:
     return 100 + zlib.crc32(token.encode("utf-8", "surrogatepass")) % 31900
 
 
+def _printable(text: str) -> str:
+    # JSON may carry lone surrogates ("\\ud800"); they cannot be encoded back to UTF-8.
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def message_text(content: Any) -> str:
     if isinstance(content, str):
-        return content
+        return _printable(content)
     if isinstance(content, list):  # OpenAI content parts
-        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+        return _printable(" ".join(str(part.get("text", "")) for part in content if isinstance(part, dict)))
     return ""
 
 
@@ -52,9 +57,9 @@ def chat_prompt_tokens(messages: list[Any]) -> int:
 
 def prompt_text(prompt: Any) -> str:
     if isinstance(prompt, str):
-        return prompt
+        return _printable(prompt)
     if isinstance(prompt, list) and prompt and isinstance(prompt[0], str):
-        return prompt[0]
+        return _printable(prompt[0])
     if isinstance(prompt, list) and prompt and isinstance(prompt[0], list):
         return " ".join(f"<{t}>" for t in prompt[0])
     if isinstance(prompt, list):
