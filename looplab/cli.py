@@ -57,7 +57,7 @@ def _run_mock(args: argparse.Namespace) -> int:
 def _run_cleanup(args: argparse.Namespace) -> int:
     from .servers import cleanup, find_tagged
 
-    procs = find_tagged()
+    procs = find_tagged(args.session)
     if not procs:
         print("No looplab servers are running.")
         return 0
@@ -66,8 +66,8 @@ def _run_cleanup(args: argparse.Namespace) -> int:
             print(f"stopping pid {proc.pid}: {' '.join(proc.cmdline())[:120]}")
         except Exception:  # noqa: BLE001 (it may have exited meanwhile)
             print(f"stopping pid {proc.pid}")
-    stopped = cleanup()
-    left = find_tagged()
+    stopped = cleanup(args.session)
+    left = find_tagged(args.session)
     print(f"Stopped {len(stopped)} process(es); {len(left)} left.")
     return 0 if not left else 1
 
@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="looplab", description="The looplab workshop's toolbox.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_mock(sub)
-    sub.add_parser("cleanup", help="stop looplab servers left running (found by their process tag)")
+    clean = sub.add_parser("cleanup", help="stop looplab servers left running (found by their process tag)")
+    clean.add_argument("--session", help="only the servers started under this LOOPLAB_SESSION")
     doctor = sub.add_parser("doctor", help="check this machine for the workshop")
     doctor.add_argument("--skip-jupyter", action="store_true", help="do not check the Jupyter kernel")
     from .bench import add_arguments as add_bench

@@ -167,7 +167,10 @@ def start(argv: Sequence[str], *, name: str, health_path: str = "/health", timeo
     workdir = Path(tempfile.mkdtemp(prefix=f"looplab-{name}-"))
     port_file = workdir / "url"
     command = list(argv) if url else [*argv, "--port-file", str(port_file)]
-    child_env = {**os.environ, **(env or {}), TAG_ENV: name, OWNER_ENV: str(os.getpid()), "PYTHONUNBUFFERED": "1"}
+    child_env = {**os.environ, **(env or {}), TAG_ENV: name, "PYTHONUNBUFFERED": "1"}
+    child_env.pop(OWNER_ENV, None)
+    if die_with_parent:  # the server watches this pid too (where PR_SET_PDEATHSIG does not exist)
+        child_env[OWNER_ENV] = str(os.getpid())
     with open(workdir / "server.log", "wb") as log:
         process = subprocess.Popen(  # noqa: S603
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env,
@@ -224,9 +227,14 @@ def mock_argv(*, models: Sequence[str] = (), max_model_len: int | None = None, a
     return argv
 
 
-def start_mock(*, timeout: float = 30.0, **settings: Any) -> MockServer:
-    """Start the mock vLLM server on a free port; use it as a context manager."""
-    server = start(mock_argv(**settings), name="mock-vllm", timeout=timeout, cls=MockServer)
+def start_mock(*, timeout: float = 30.0, env: dict[str, str] | None = None, die_with_parent: bool = True,
+               **settings: Any) -> MockServer:
+    """Start the mock vLLM server on a free port; use it as a context manager.
+
+    ``settings`` are :func:`mock_argv`'s keywords (``ttft_ms=20``, ``faults=["500@1"]``, ...).
+    """
+    server = start(mock_argv(**settings), name="mock-vllm", timeout=timeout, env=env,
+                   die_with_parent=die_with_parent, cls=MockServer)
     assert isinstance(server, MockServer)
     return server
 

@@ -1,0 +1,148 @@
+"""``looplab doctor``: is this machine ready for the workshop? One line per check, with the fix."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+LOCK_FILE = Path(__file__).resolve().parents[1] / "uv.lock"
+#: Packages whose exact version changes what learners see (the client above all).
+KEY_PACKAGES = ("openai", "httpx2", "httpcore2", "fastapi", "starlette", "uvicorn", "anyio", "jupyterlab", "ipykernel")
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def check_python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    ok = (3, 10) <= sys.version_info[:2] <= (3, 13)
+    return Check("python", ok, f"{version} at {sys.executable}",
+                 "install Python 3.11 (3.10 to 3.13 work) and run `python3 run.py setup` again")
+
+
+def platform_kind() -> str:
+    """linux | wsl2 | macos | windows | other: the platform as the workshop cares about it."""
+    if sys.platform == "darwin":
+        return "macos"
+    if sys.platform.startswith("win"):
+        return "windows"
+    if sys.platform.startswith("linux"):
+        try:
+            release = Path("/proc/version").read_text().lower()
+        except OSError:
+            release = ""
+        return "wsl2" if "microsoft" in release else "linux"
+    return "other"
+
+
+def check_platform() -> Check:
+    kind = platform_kind()
+    notes = {
+        "linux": "Linux: everything works, servers die with their parent (PR_SET_PDEATHSIG)",
+        "wsl2": "Windows through WSL2: works as Linux",
+        "macos": "macOS: works; servers watch their parent instead of PR_SET_PDEATHSIG",
+        "windows": "native Windows: a different event loop (proactor) and no process groups",
+        "other": f"{sys.platform}: untested",
+    }
+    return Check("platform", kind in ("linux", "wsl2", "macos"), f"{notes[kind]} ({platform.machine()})",
+                 "use WSL2 (Ubuntu) and run the workshop inside it")
+
+
+def locked_versions(lock: Path = LOCK_FILE) -> dict[str, set[str]]:
+    """name -> versions pinned in uv.lock (a package can be locked twice, per Python version)."""
+    found: dict[str, set[str]] = {}
+    for name, version in re.findall(r'^name = "([^"]+)"\nversion = "([^"]+)"', lock.read_text(), re.MULTILINE):
+        found.setdefault(name, set()).add(version)
+    return found
+
+
+def check_packages() -> Check:
+    if not LOCK_FILE.exists():
+        return Check("packages", True, "no uv.lock next to looplab (installed elsewhere): not compared")
+    locked = locked_versions()
+    wrong = []
+    for name in KEY_PACKAGES:
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            wrong.append(f"{name} missing")
+            continue
+        if name in locked and installed not in locked[name]:
+            wrong.append(f"{name} {installed} (locked: {', '.join(sorted(locked[name]))})")
+    if wrong:
+        return Check("packages", False, "; ".join(wrong), "run `python3 run.py setup` to sync .venv with uv.lock")
+    return Check("packages", True, ", ".join(f"{n} {metadata.version(n)}" for n in KEY_PACKAGES[:3]) + ", ... as locked")
+
+
+def check_free_port() -> Check:
+    try:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+    except OSError as exc:
+        return Check("loopback port", False, str(exc), "allow binding to 127.0.0.1 (firewall or sandbox settings)")
+    return Check("loopback port", True, f"127.0.0.1:{port} can be bound")
+
+
+def check_mock() -> Check:
+    import openai
+
+    from .servers import ServerError, start_mock
+
+    began = time.monotonic()
+    try:
+        with start_mock(timeout=20) as mock, openai.OpenAI(base_url=mock.base_url, api_key="x", max_retries=0,
+                                                           timeout=10) as client:
+            reply = client.chat.completions.create(model="tiny-llama", messages=[{"role": "user", "content": "ping"}])
+            text = reply.choices[0].message.content
+    except (ServerError, openai.OpenAIError, OSError) as exc:
+        return Check("mock vLLM", False, f"{type(exc).__name__}: {str(exc)[:300]}",
+                     "run `looplab mock-vllm --port 0` to see its error; `looplab cleanup` stops leftovers")
+    return Check("mock vLLM", text == " ping", f"started, answered a chat request in {time.monotonic() - began:.1f} s",
+                 "the mock answered unexpectedly: reinstall with `python3 run.py setup`")
+
+
+def check_jupyter() -> Check:
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        import jupyterlab  # noqa: F401
+    except ImportError as exc:
+        return Check("jupyter", False, str(exc), "run `python3 run.py setup`")
+    specs = KernelSpecManager().find_kernel_specs()
+    if "python3" not in specs:
+        return Check("jupyter", False, f"no python3 kernel (found: {', '.join(specs) or 'none'})",
+                     "run `python -m ipykernel install --sys-prefix` inside .venv")
+    return Check("jupyter", True, f"JupyterLab {metadata.version('jupyterlab')}, python3 kernel present")
+
+
+def run(skip_jupyter: bool = False, out: Callable[[str], None] = print) -> int:
+    checks: list[Callable[[], Check]] = [check_python, check_platform, check_packages, check_free_port, check_mock]
+    if not skip_jupyter:
+        checks.append(check_jupyter)
+    failed = 0
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    for make in checks:
+        result = make()
+        mark = "PASS" if result.ok else "FAIL"
+        if color:
+            mark = f"\033[32m{mark}\033[0m" if result.ok else f"\033[31m{mark}\033[0m"
+        out(f"{mark}  {result.name:<14} {result.detail}")
+        if not result.ok:
+            failed += 1
+            out(f"      {'':<14} fix: {result.fix}")
+    out("Ready for the workshop." if not failed else f"{failed} check(s) failed: see the fixes above.")
+    return 1 if failed else 0

@@ -1,0 +1,164 @@
+"""Process hygiene: servers start on free ports, report failures with their log, stop with their
+whole group, die with their parent, and leftovers are found and stopped by scanning."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import uuid
+
+import psutil
+import pytest
+
+from looplab import servers
+
+pytest_plugins = ["pytester"]
+
+
+def port_is_closed(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_mocks_get_their_own_free_ports_and_stop_with_their_group():
+    with servers.start_mock() as one, servers.start_mock() as two:
+        assert one.port != two.port and one.port > 0
+        assert {one.pid, two.pid} <= {p.pid for p in servers.find_tagged(os.environ[servers.SESSION_ENV])}
+        assert os.getpgid(one.pid) == one.pid  # its own process group
+    for server in (one, two):
+        assert not server.running and port_is_closed(server.port)
+        assert not psutil.pid_exists(server.pid) or psutil.Process(server.pid).status() == psutil.STATUS_ZOMBIE
+    assert "listening on" in one.log_text()  # the log survives the server (its temp dir does not)
+    assert not one.log_path.parent.exists()
+
+
+def test_a_server_that_never_answers_fails_with_its_log():
+    never = [sys.executable, "-c", "import sys, time; print('booting slowly', flush=True); time.sleep(60)"]
+    with pytest.raises(servers.ServerError, match=r"(?s)did not answer /health within 1 s.*booting slowly"):
+        servers.start(never, name="never-ready", timeout=1)
+    assert not servers.find_tagged(os.environ[servers.SESSION_ENV])
+
+
+def test_a_server_that_exits_early_fails_with_its_exit_code_and_log():
+    crash = [sys.executable, "-c", "import sys; print('bad config: no model', flush=True); sys.exit(3)"]
+    with pytest.raises(servers.ServerError, match=r"(?s)exited with code 3.*bad config: no model"):
+        servers.start(crash, name="crashes", timeout=10)
+
+
+def test_the_mock_refuses_bad_settings_with_a_clear_message():
+    with pytest.raises(servers.ServerError, match="unknown fault kind 'boom'"):
+        servers.start_mock(faults=["boom@1"])
+
+
+PARENT = textwrap.dedent("""
+    import sys
+    from looplab import servers
+    mock = servers.start_mock(die_with_parent={die})
+    print(mock.pid, flush=True)
+    sys.stdin.read()  # block until killed
+""")
+
+
+@pytest.mark.parametrize("die_with_parent", [True, False], ids=["pdeathsig-and-watchdog", "orphan"])
+def test_a_server_dies_with_the_process_that_started_it(die_with_parent):
+    session = f"test-{uuid.uuid4().hex}"
+    env = {**os.environ, servers.SESSION_ENV: session}
+    parent = subprocess.Popen([sys.executable, "-c", PARENT.format(die=die_with_parent)], env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        server_pid = int(parent.stdout.readline())
+        parent.kill()  # like a kernel restart or a killed test run: no cleanup code runs
+        parent.wait(10)
+        server = psutil.Process(server_pid)
+        if die_with_parent:
+            server.wait(timeout=10)  # raises TimeoutExpired if it outlived its parent
+            assert not servers.find_tagged(session)
+        else:
+            # Without either guard the server is orphaned: exactly what `looplab cleanup` is for.
+            assert [p.pid for p in servers.find_tagged(session)] == [server_pid]
+            result = subprocess.run([sys.executable, "-m", "looplab", "cleanup", "--session", session],
+                                    capture_output=True, text=True, timeout=30)
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert f"stopping pid {server_pid}" in result.stdout and "1 process(es); 0 left" in result.stdout
+            server.wait(timeout=10)
+            assert not servers.find_tagged(session)
+    finally:
+        parent.kill()
+        servers.cleanup(session)
+
+
+def test_cleanup_with_nothing_to_do_says_so():
+    result = subprocess.run([sys.executable, "-m", "looplab", "cleanup", "--session", "no-such-session"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and "No looplab servers are running." in result.stdout
+
+
+def test_stop_kills_a_server_that_ignores_sigterm():
+    stubborn = [sys.executable, "-c", textwrap.dedent("""
+        import signal, sys, http.server, threading
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        srv = http.server.HTTPServer(("127.0.0.1", 0), type("H", (http.server.BaseHTTPRequestHandler,), {
+            "do_GET": lambda self: (self.send_response(200), self.end_headers()),
+            "log_message": lambda *a: None}))
+        open(sys.argv[-1], "w").write(f"http://127.0.0.1:{srv.server_port}")
+        srv.serve_forever()
+    """)]
+    server = servers.start(stubborn, name="stubborn", timeout=10)
+    assert server.stop(timeout=0.5) == -signal.SIGKILL
+
+
+STRICT_CI_TESTS = """
+import pytest
+
+def test_skipped():
+    pytest.skip("needs something")
+
+@pytest.mark.xfail(reason="known")
+def test_xfail():
+    assert False
+
+def test_passes():
+    pass
+"""
+
+
+def test_under_ci_a_skipped_test_fails_the_run(pytester, monkeypatch):
+    pytester.makepyfile(STRICT_CI_TESTS)
+    monkeypatch.setenv("CI", "true")
+    result = pytester.runpytest_subprocess("-p", "looplab.pytest_plugin")
+    result.assert_outcomes(passed=1, failed=1, xfailed=1)
+    result.stdout.fnmatch_lines(["*skipped under CI=true*needs something*"])
+    monkeypatch.setenv("CI", "false")
+    pytester.runpytest_subprocess("-p", "looplab.pytest_plugin").assert_outcomes(passed=1, skipped=1, xfailed=1)
+
+
+def test_a_test_that_leaves_a_server_running_fails_the_session(pytester, monkeypatch):
+    pytester.makepyfile("""
+        from looplab import servers
+
+        def test_forgets_to_stop():
+            servers.start_mock()
+    """)
+    monkeypatch.delenv(servers.SESSION_ENV, raising=False)  # the inner session gets its own tag
+    result = pytester.runpytest_subprocess("-p", "looplab.pytest_plugin")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*servers left running after the tests*stopped them*"])
+
+
+def test_fixtures_start_and_stop_mocks(pytester):
+    pytester.makepyfile("""
+        import openai
+
+        def test_uses_fixtures(mock_vllm, start_mock):
+            slow = start_mock(ttft_ms=50)
+            for server in (mock_vllm, slow):
+                client = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0)
+                assert client.chat.completions.create(model="tiny-llama", messages=[{"role": "user", "content": "hi"}])
+                client.close()
+    """)
+    result = pytester.runpytest_subprocess("-p", "looplab.pytest_plugin")
+    result.assert_outcomes(passed=1)
