@@ -76,21 +76,53 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _die_with_this_process():
+    """JupyterLab runs in its own process group (so Ctrl-C reaches only us and we stop it in order),
+    but it must not outlive us if we are killed: on Linux, ask the kernel to SIGTERM it then."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    def preexec() -> None:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return preexec
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """JupyterLab logs its URL a moment before it accepts connections: wait for the socket."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+
+
 def workshop(args: list[str]) -> int:
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     port, token = _free_port(), secrets.token_hex(16)
+    as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers, CI
     lab = subprocess.Popen(  # noqa: S603
         [python(), "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}", "--ServerApp.open_browser=False",
-         *args],
-        cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}", *as_root, *args],
+        cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_die_with_this_process())
     url = f"http://127.0.0.1:{port}/lab/tree/notebooks?token={token}"
     assert lab.stderr is not None
+    startup = []
     for line in lab.stderr:  # wait until JupyterLab says it is serving
-        if "is running at" in line or "Jupyter Server" in line and "running" in line:
+        startup.append(line)
+        if "is running at" in line:
             break
-    if lab.poll() is not None:
-        print(lab.stderr.read(), file=sys.stderr)
+    else:
+        lab.wait()
+        print("".join(startup[-20:]), file=sys.stderr)
+        print(f"run.py: JupyterLab did not start (exit code {lab.returncode}).", file=sys.stderr)
         return lab.returncode or 1
+    _wait_for_port(port, lab)
     print(f"\n  looplab workshop is running.\n  JupyterLab: {url}\n  Press Ctrl-C to stop.\n", flush=True)
     stop = {"now": False}
 

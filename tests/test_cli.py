@@ -1,0 +1,100 @@
+"""The ``looplab`` command line and the README's workshop command, run as a user would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from looplab import doctor, servers
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def looplab(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "looplab", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_lists_every_command():
+    result = looplab("--help")
+    assert result.returncode == 0
+    for command in ("mock-vllm", "cleanup", "doctor", "bench"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--fault", "boom@1"], "unknown fault kind 'boom'"),
+    (["--fault", "500"], "expected KIND@SCHEDULE"),
+    (["--max-model-len", "0"], "max_model_len must be at least 1"),
+    (["--ttft-ms", "-5"], "ttft_ms must not be negative"),
+    (["--output", "poetry"], "invalid choice: 'poetry'"),
+])
+def test_mock_vllm_refuses_bad_options_before_binding(args, message):
+    result = looplab("mock-vllm", "--port", "0", *args)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_mock_vllm_reports_a_port_in_use():
+    with servers.start_mock() as mock:
+        result = looplab("mock-vllm", "--port", str(mock.port))
+    assert result.returncode != 0 and f"cannot listen on 127.0.0.1:{mock.port}" in result.stderr
+    assert "--port 0" in result.stderr
+
+
+def test_mock_vllm_prints_where_it_listens_and_writes_the_request_log(tmp_path):
+    log = tmp_path / "requests.jsonl"
+    with servers.start_mock(request_log=log, models=["a", "b"]) as mock:
+        urllib.request.urlopen(f"{mock.base_url}/models").read()
+    assert f"listening on {mock.url}" in mock.log_text()
+    lines = log.read_text().splitlines()
+    assert any('"/v1/models"' in line for line in lines)
+
+
+def test_doctor_passes_here_and_names_the_platform():
+    lines: list[str] = []
+    assert doctor.run(out=lines.append) == 0, "\n".join(lines)
+    assert lines[-1] == "Ready for the workshop."
+    assert any(line.startswith("PASS  mock vLLM") for line in lines)
+    assert doctor.platform_kind() in {"linux", "wsl2", "macos"}
+
+
+def test_doctor_reports_a_version_drift_with_its_fix(monkeypatch):
+    monkeypatch.setattr(doctor.metadata, "version", lambda name: "0.0.1")
+    lines: list[str] = []
+    assert doctor.run(skip_jupyter=True, out=lines.append) == 1
+    assert any(line.startswith("FAIL  packages") and "openai 0.0.1 (locked: 3.51.0)" in line for line in lines)
+    assert any("fix: run `python3 run.py setup`" in line for line in lines)
+
+
+def test_workshop_command_prints_the_url_and_stops_cleanly_on_ctrl_c():
+    session = os.environ[servers.SESSION_ENV]
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "workshop", "--no-setup"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        url, seen = None, []
+        for line in proc.stdout:
+            seen.append(line)
+            if "JupyterLab: " in line:
+                url = line.split("JupyterLab: ", 1)[1].strip()
+                break
+        assert url and url.startswith("http://127.0.0.1:"), "the workshop command printed no URL:\n" + "".join(seen)
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal reaches the whole foreground group
+        rest = proc.communicate(timeout=30)[0]
+        assert proc.returncode == 0, rest
+        assert "stopped" in rest
+        assert not servers.find_tagged(session)
+        port = int(url.split(":")[2].split("/")[0])
+        import socket
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, "JupyterLab still listens after Ctrl-C"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
