@@ -49,6 +49,7 @@ MESSAGES = [{"role": "user", "content": PROMPT}]
 MAX_TOKENS = 16
 CHAT_PATH = "/v1/chat/completions"
 P50_BUDGET_MS = 1.0  # the project's criterion: the mock adds no more than ~1 ms at p50
+_DELAYED_ACK_SUSPECT_MS = 30.0  # a loopback round trip this slow is a timer, not work
 _FD_HEADROOM = 256  # files the client needs besides one socket per concurrent stream
 
 
@@ -400,6 +401,16 @@ def _diff(a: float | None, b: float | None) -> float | None:
     return round(a - b, 3) if a is not None and b is not None else None
 
 
+def _require_running(*servers: Server) -> None:
+    """Fail loudly when a server died mid-run, instead of reporting its refusals as its latency."""
+    for server in servers:
+        if not server.running:
+            raise BenchError(f"{server.name} (pid {server.pid}) stopped during the benchmark, exit code "
+                             f"{server.process.returncode}. Something else stopped it? (`looplab cleanup` without "
+                             f"--session stops every looplab server on this machine.)\n--- its log ends ---\n"
+                             f"{server.log_text()[-1500:]}")
+
+
 def _run_phases(bare: Server, mock: MockServer, requests: int, concurrency: int, warmup: int,
                 phases: _Phases) -> tuple[dict[str, Any], dict[str, Any]]:
     """Each phase against the bare app, then the mock, while both are up (same machine state)."""
@@ -410,13 +421,27 @@ def _run_phases(bare: Server, mock: MockServer, requests: int, concurrency: int,
     for name, url in urls.items():
         sequential[name] = phases.run(f"{name}: {requests} sequential", requests,
                                       lambda tick, url=url: _sequential(url, requests, warmup, tick))
+        _require_running(bare, mock)
     sequential["mock"]["log"] = _mock_log(mock, requests + warmup)
     mock.clear_requests()
     for name, url in urls.items():
         concurrent[name] = phases.run(f"{name}: {concurrency} concurrent streams", concurrency,
                                       lambda tick, url=url: _concurrent(url, concurrency, tick))
+        _require_running(bare, mock)
     concurrent["mock"]["log"] = _mock_log(mock, concurrency)
     return sequential, concurrent
+
+
+def _notes(sequential: dict[str, Any]) -> list[str]:
+    """Hints for figures that say more about the transport than about the servers."""
+    bare_p50 = sequential["bare"]["p50_ms"]
+    if bare_p50 is None or bare_p50 < _DELAYED_ACK_SUSPECT_MS:
+        return []
+    return [f"The bare app needs {bare_p50:.1f} ms per request on loopback, where a few ms is normal: responses "
+            "are probably waiting for a delayed ACK (about 40 ms) because the servers' sockets lack TCP_NODELAY. "
+            "asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; a socket made with "
+            "socket.socket(family, SOCK_STREAM) has proto 0. Both servers pay it, and it swamps the difference "
+            "this benchmark is meant to show."]
 
 
 def _verdict(sequential: dict[str, Any], concurrent: dict[str, Any]) -> bool:
@@ -444,7 +469,8 @@ def measure(requests: int, concurrency: int, warmup: int, console: Console) -> d
     sequential.update(mock_minus_bare_p50_ms=overhead_p50, p50_budget_ms=P50_BUDGET_MS,
                       mock_minus_bare_p99_ms=_diff(sequential["mock"]["p99_ms"], sequential["bare"]["p99_ms"]),
                       within_budget=overhead_p50 is not None and overhead_p50 <= P50_BUDGET_MS)
-    return {"target": "mock", "ok": _verdict(sequential, concurrent), "versions": _versions(),
+    return {"target": "mock", "ok": _verdict(sequential, concurrent), "notes": _notes(sequential),
+            "versions": _versions(),
             "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "open_files_limit": files},
             "settings": {"requests": requests, "warmup": warmup, "concurrency": concurrency,
                          "model": MODEL, "max_tokens": MAX_TOKENS},
@@ -501,6 +527,8 @@ def _render(report: dict[str, Any], console: Console) -> None:
     console.print(f"The mock adds {seq['mock_minus_bare_p50_ms']:.3f} ms at p50 over a bare uvicorn app "
                   f"({budget} the {seq['p50_budget_ms']:.0f} ms budget). "
                   + ("[green]All requests served without error.[/]" if report["ok"] else "[red]Errors: see above.[/]"))
+    for note in report["notes"]:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
     v = report["versions"]
     console.print(f"[dim]python {v['python']}, openai {v['openai']}, httpx2 {v['httpx2']}, uvicorn {v['uvicorn']}, "
                   f"{report['machine']['cpus']} CPUs[/]")
