@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import openai
     from rich.console import Console
     from rich.progress import Progress
+    from rich.table import Table
 
     from .servers import MockServer, Server
 
@@ -483,48 +484,61 @@ def measure(requests: int, concurrency: int, warmup: int, console: Console) -> d
 # Output
 # --------------------------------------------------------------------------------------------
 
-def _fmt(value: Any, unit: str = "") -> str:
+def _fmt(value: Any, digits: int = 2) -> str:
     if value is None:
         return "-"
-    return f"{value:,.2f}{unit}" if isinstance(value, float) else f"{value}{unit}"
+    return f"{value:,.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _table(title: str, columns: tuple[str, ...]) -> Table:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, justify="left" if column == "server" else "right")
+    return table
+
+
+def _sequential_table(report: dict[str, Any]) -> Table:
+    seq, settings = report["sequential"], report["settings"]
+    table = _table(f"Sequential: {settings['requests']} chat requests, one reused client "
+                   f"(+{settings['warmup']} warm-up)", ("server", "p50 ms", "p99 ms", "mean ms", "req/s", "errors"))
+    for name in ("bare", "mock"):
+        r = seq[name]
+        table.add_row(name, _fmt(r["p50_ms"], 3), _fmt(r["p99_ms"], 3), _fmt(r["mean_ms"], 3),
+                      _fmt(r["requests_per_s"], 1), str(r["errors"]))
+    table.add_row("mock - bare", _fmt(seq["mock_minus_bare_p50_ms"], 3), _fmt(seq["mock_minus_bare_p99_ms"], 3),
+                  "", "", "", style="bold")
+    return table
+
+
+def _concurrent_table(report: dict[str, Any]) -> Table:
+    table = _table(f"Concurrent: {report['settings']['concurrency']} streaming chat requests at once",
+                   ("server", "errors", "done", "p50 ms", "p99 ms", "1st chunk p50", "wall s", "streams/s"))
+    for name in ("bare", "mock"):
+        r = report["concurrent"][name]
+        table.add_row(name, str(r["errors"]), f"{r['completed']}/{r['streams']}", _fmt(r["p50_ms"], 1),
+                      _fmt(r["p99_ms"], 1), _fmt(r["first_chunk_p50_ms"], 1), _fmt(r["wall_s"], 2),
+                      _fmt(r["streams_per_s"], 1))
+    return table
 
 
 def _render(report: dict[str, Any], console: Console) -> None:
-    """The people's view: two tables, bare and mock side by side, then a verdict."""
-    from rich.table import Table
-
-    seq, conc, settings = report["sequential"], report["concurrent"], report["settings"]
-    table = Table(title=f"Sequential: {settings['requests']} chat requests, one reused AsyncOpenAI client "
-                        f"({settings['warmup']} warm-up not counted)")
-    for column in ("server", "p50", "p99", "mean", "req/s", "errors"):
-        table.add_column(column, justify="left" if column == "server" else "right")
-    for name in ("bare", "mock"):
-        r = seq[name]
-        table.add_row(name, _fmt(r["p50_ms"], " ms"), _fmt(r["p99_ms"], " ms"), _fmt(r["mean_ms"], " ms"),
-                      _fmt(r["requests_per_s"]), str(r["errors"]))
-    table.add_row("mock - bare", _fmt(seq["mock_minus_bare_p50_ms"], " ms"), _fmt(seq["mock_minus_bare_p99_ms"], " ms"),
-                  "", "", "", style="bold")
-    console.print(table)
-
-    table = Table(title=f"Concurrent: {settings['concurrency']} streaming chat requests at once (asyncio.gather)")
-    for column in ("server", "errors", "finished", "p50", "p99", "first chunk p50", "wall", "streams/s"):
-        table.add_column(column, justify="left" if column == "server" else "right")
-    for name in ("bare", "mock"):
-        r = conc[name]
-        table.add_row(name, str(r["errors"]), f"{r['completed']}/{r['streams']}", _fmt(r["p50_ms"], " ms"),
-                      _fmt(r["p99_ms"], " ms"), _fmt(r["first_chunk_p50_ms"], " ms"), _fmt(r["wall_s"], " s"),
-                      _fmt(r["streams_per_s"]))
-    console.print(table)
+    """The people's view: two tables, bare and mock side by side, then the mock's log and a verdict."""
+    seq, conc = report["sequential"], report["concurrent"]
+    console.print(_sequential_table(report))
+    console.print(_concurrent_table(report))
     for phase, log in (("sequential", seq["mock"]["log"]), ("concurrent", conc["mock"]["log"])):
         console.print(f"mock request log, {phase}: {log['generation_requests']} generation requests "
                       f"(expected {log['expected']}), {log['duplicate_ids']} duplicate ids, "
-                      f"{log['distinct_client_ports']} distinct client ports, statuses {log['statuses']}")
+                      f"{log['distinct_client_ports']} distinct client ports, statuses {log['statuses']}",
+                      highlight=False)
     for name in ("bare", "mock"):
         for phase, r in (("sequential", seq[name]), ("concurrent", conc[name])):
             for sample in r["error_samples"]:
-                console.print(f"[red]{name} {phase} error:[/] {sample}", markup=True, highlight=False)
+                console.print(f"[red]{name} {phase} error:[/] {sample}", highlight=False)
     budget = "within" if seq["within_budget"] else "[red]over[/]"
-    console.print(f"The mock adds {seq['mock_minus_bare_p50_ms']:.3f} ms at p50 over a bare uvicorn app "
+    console.print(f"The mock adds {_fmt(seq['mock_minus_bare_p50_ms'], 3)} ms at p50 over a bare uvicorn app "
                   f"({budget} the {seq['p50_budget_ms']:.0f} ms budget). "
                   + ("[green]All requests served without error.[/]" if report["ok"] else "[red]Errors: see above.[/]"))
     for note in report["notes"]:

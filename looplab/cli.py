@@ -1,4 +1,4 @@
-"""The ``looplab`` command: ``mock-vllm``, ``cleanup``, ``doctor``, ``bench``."""
+"""The ``looplab`` command: ``mock-vllm``, ``stack``, ``cleanup``, ``doctor``, ``bench``."""
 
 from __future__ import annotations
 
@@ -54,6 +54,42 @@ def _run_mock(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_stack(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("stack", help="run the mini stack: construct under asyncio.run, then serve with uvicorn",
+                       description="Run the mini Llama Stack: impls = asyncio.run(construct_stack(config)), then "
+                                   "uvicorn serves OpenAI-compatible chat completions through the adapter.")
+    p.add_argument("--config", type=Path, help="a run config (YAML); the options below override it")
+    p.add_argument("--adapter", help="a strategy (broken, per_call, lazy_once, per_loop, lifespan, "
+                                     "per_call_shared_ssl) or an import path module:Class")
+    p.add_argument("--vllm-url", help="the backend's OpenAI base URL, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--model", action="append", dest="models", metavar="NAME", help="a model to register (repeatable)")
+    p.add_argument("--api-key", help="the backend's API key (default: fake)")
+    p.add_argument("--max-retries", type=int, help="the client's retries (default: the client's own, 2; 0 = off)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8321, help="port to bind; 0 picks a free one")
+    p.add_argument("--port-file", type=Path, help="write the server's URL to this file once bound")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+
+def _run_stack(args: argparse.Namespace) -> int:
+    from .stack import ConfigError, RunConfig, load_config, run_stack
+
+    try:
+        data = load_config(args.config).to_dict() if args.config else {"inference": {}, "models": []}
+        inference = data["inference"]
+        for key, value in (("adapter", args.adapter), ("url", args.vllm_url), ("api_token", args.api_key),
+                           ("max_retries", args.max_retries)):
+            if value is not None:
+                inference[key] = value
+        if args.models:
+            data["models"] = args.models
+        config = RunConfig.from_dict(data, str(args.config or "command line"))
+    except ConfigError as exc:
+        print(f"looplab stack: {exc}", file=sys.stderr)
+        return 2
+    return run_stack(config, host=args.host, port=args.port, port_file=args.port_file, log_level=args.log_level)
+
+
 def _run_cleanup(args: argparse.Namespace) -> int:
     from .servers import cleanup, find_tagged
 
@@ -76,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="looplab", description="The looplab workshop's toolbox.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_mock(sub)
+    _add_stack(sub)
     clean = sub.add_parser("cleanup", help="stop looplab servers left running (found by their process tag)")
     clean.add_argument("--session", help="only the servers started under this LOOPLAB_SESSION")
     doctor = sub.add_parser("doctor", help="check this machine for the workshop")
@@ -90,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "mock-vllm":
         return _run_mock(args)
+    if args.command == "stack":
+        return _run_stack(args)
     if args.command == "cleanup":
         return _run_cleanup(args)
     if args.command == "doctor":

@@ -154,6 +154,21 @@ class MockServer(Server):
             pass
 
 
+class StackServer(Server):
+    """The mini stack, with its diagnostics one call away."""
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    def diagnostics(self, collect: bool = False) -> dict[str, Any]:
+        """Open TCP connections and ResourceWarnings inside the stack process."""
+        status, body = _get(f"{self.url}/looplab/diagnostics?collect={'true' if collect else 'false'}", timeout=10)
+        if status != 200:
+            raise ServerError(f"{self.name}: diagnostics answered HTTP {status}")
+        return json.loads(body)
+
+
 def start(argv: Sequence[str], *, name: str, health_path: str = "/health", timeout: float = 30.0,
           env: dict[str, str] | None = None, url: str | None = None, die_with_parent: bool = True,
           cls: type[Server] = Server) -> Server:
@@ -236,6 +251,31 @@ def start_mock(*, timeout: float = 30.0, env: dict[str, str] | None = None, die_
     server = start(mock_argv(**settings), name="mock-vllm", timeout=timeout, env=env,
                    die_with_parent=die_with_parent, cls=MockServer)
     assert isinstance(server, MockServer)
+    return server
+
+
+def stack_argv(*, adapter: str, vllm_url: str, models: Sequence[str] = (), api_key: str | None = None,
+               max_retries: int | None = None, config: str | Path | None = None, python: str | Path | None = None,
+               host: str = "127.0.0.1", port: int = 0) -> list[str]:
+    """The command line of ``looplab stack`` (``python`` picks another interpreter, e.g. the openai 1.73 one)."""
+    argv = [str(python or sys.executable), "-m", "looplab", "stack", "--adapter", adapter, "--vllm-url", vllm_url,
+            "--host", host, "--port", str(port)]
+    for model in models:
+        argv += ["--model", model]
+    if config is not None:
+        argv += ["--config", str(config)]
+    if api_key is not None:
+        argv += ["--api-key", api_key]
+    if max_retries is not None:
+        argv += ["--max-retries", str(max_retries)]
+    return argv
+
+
+def start_stack(*, timeout: float = 30.0, env: dict[str, str] | None = None, **options: Any) -> StackServer:
+    """Start the mini stack on a free port (see :func:`stack_argv` for the options)."""
+    server = start(stack_argv(**options), name="stack", health_path="/v1/health", timeout=timeout, env=env,
+                   cls=StackServer)
+    assert isinstance(server, StackServer)
     return server
 
 

@@ -1,0 +1,54 @@
+"""Backend failures -> clear, OpenAI-shaped errors; anything else -> a 500 that says what it was.
+
+==========================================  ======  ==========================
+what went wrong                             status  ``type``
+==========================================  ======  ==========================
+backend answered an error (5xx, 429)        502     ``backend_error``
+backend rejected the request (4xx)          same    ``backend_error``
+connection dropped / protocol broken        502     ``backend_connection_lost``
+backend unreachable (connection refused)    503     ``backend_unavailable``
+backend too slow (client timeout)           504     ``backend_timeout``
+an exception inside the adapter             500     the exception's class name
+==========================================  ======  ==========================
+
+The last row is how learners meet the crash: ``500 RuntimeError: Event loop is closed``.
+Checks go by class *name* along the MRO, so they hold for ``httpx`` (openai 1.x) and ``httpx2``
+(openai 3.x) alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import openai
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _is(exc: BaseException, *names: str) -> bool:
+    return any(cls.__name__ in names for cls in type(exc).__mro__)
+
+
+def classify(exc: BaseException) -> tuple[int, str, str]:
+    """(status, type, message) for an exception raised while serving a request."""
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code if 400 <= exc.status_code < 500 and exc.status_code != 429 else 502
+        return status, "backend_error", f"vLLM answered HTTP {exc.status_code}: {exc.message}"
+    chain = _chain(exc)
+    if any(isinstance(e, openai.APITimeoutError) or _is(e, "TimeoutException") for e in chain):
+        return 504, "backend_timeout", f"vLLM did not answer in time ({type(exc).__name__})"
+    if any(_is(e, "ConnectError", "ConnectionRefusedError") for e in chain):
+        return 503, "backend_unavailable", "vLLM is unreachable (connection refused)"
+    if isinstance(exc, openai.APIConnectionError) or any(_is(e, "TransportError", "RemoteProtocolError") for e in chain):
+        return 502, "backend_connection_lost", f"the connection to vLLM broke: {chain[-1]!r:.200}"
+    return 500, type(exc).__name__, str(exc)
+
+
+def error_body(status: int, type_: str, message: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": None, "code": status}}

@@ -1,0 +1,92 @@
+"""``looplab bench`` run as a user would, small: it checks what the benchmark reports, not how fast.
+
+Timings depend on the machine, so only their shape is asserted (present, positive, p50 <= p99);
+correctness is asserted exactly: no errors, every stream finished, and the mock's own request log
+agrees with what the client sent.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from looplab.bench import percentile
+
+N, C, WARMUP = 20, 20, 2
+
+
+def looplab_bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "looplab", "bench", *args],
+                          capture_output=True, text=True, timeout=240)
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, Any]:
+    result = looplab_bench("--target", "mock", "--requests", str(N), "--concurrency", str(C),
+                           "--warmup", str(WARMUP), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)  # stdout is one JSON object and nothing else
+
+
+def assert_latencies(figures: dict[str, Any]) -> None:
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+    assert figures["mean_ms"] > 0
+
+
+def test_reports_versions_settings_and_success(report):
+    assert report["target"] == "mock" and report["ok"] is True
+    assert {"python", "openai", "uvicorn", "httpx2"} <= report["versions"].keys()
+    assert report["versions"]["openai"] == "3.51.0"
+    assert report["settings"] == {**report["settings"], "requests": N, "concurrency": C, "warmup": WARMUP}
+
+
+def test_sequential_phase_measures_both_servers_on_one_reused_connection(report):
+    seq = report["sequential"]
+    for name in ("bare", "mock"):
+        assert seq[name]["requests"] == N and seq[name]["errors"] == 0, seq[name]["error_samples"]
+        assert_latencies(seq[name])
+        assert seq[name]["requests_per_s"] > 0
+    assert seq["mock_minus_bare_p50_ms"] == pytest.approx(seq["mock"]["p50_ms"] - seq["bare"]["p50_ms"], abs=1e-3)
+    log = seq["mock"]["log"]
+    assert log["generation_requests"] == N + WARMUP and log["duplicate_ids"] == 0 and log["exact"]
+    assert log["distinct_client_ports"] == 1  # the reused client kept its one keep-alive connection
+
+
+def test_concurrent_phase_finishes_every_stream_and_the_mock_logs_each_once(report):
+    conc = report["concurrent"]
+    for name in ("bare", "mock"):
+        r = conc[name]
+        assert r["streams"] == C and r["errors"] == 0 and r["unfinished"] == 0, r["error_samples"]
+        assert r["completed"] == C
+        assert_latencies(r)
+        assert 0 < r["first_chunk_p50_ms"] <= r["p50_ms"] + 1e-3
+        assert r["wall_s"] > 0
+    # Same frames from both servers (role, 7 tokens), or the comparison would not be fair.
+    assert conc["bare"]["chunks_per_stream"] == conc["mock"]["chunks_per_stream"] == [8]
+    log = conc["mock"]["log"]
+    assert log["generation_requests"] == C and log["duplicate_ids"] == 0
+    assert log["statuses"] == [200] and log["outcomes"] == ["ok"] and log["exact"]
+    assert log["distinct_client_ports"] == C  # C streams at once: C connections
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--requests", "0"], "argument --requests: must be at least 1, got 0"),
+    (["--concurrency", "-5"], "argument --concurrency: must be at least 1, got -5"),
+    (["--requests", "many"], "argument --requests: expected a whole number, got 'many'"),
+    (["--warmup", "-1"], "argument --warmup: must be at least 0, got -1"),
+    (["--target", "vllm"], "argument --target: invalid choice: 'vllm'"),
+])
+def test_bad_arguments_exit_non_zero_with_a_clear_message(args, message):
+    result = looplab_bench(*args, "--json")
+    assert result.returncode == 2
+    assert message in result.stderr and result.stdout == ""
+
+
+def test_percentile_interpolates_and_handles_one_value():
+    assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
+    assert percentile([1.0, 2.0, 3.0], 99) == pytest.approx(2.98)
+    assert percentile([7.0], 50) == percentile([7.0], 99) == 7.0
