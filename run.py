@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent
 UV_VERSION = "0.13.8"
 TOOLS = ROOT / ".tools"
 VENV = ROOT / ".venv"
+INCIDENT = ROOT / ".venv-incident"
 BIN = "Scripts" if os.name == "nt" else "bin"
 
 
@@ -55,6 +56,20 @@ def setup() -> None:
     say("syncing .venv/ with uv.lock")
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(VENV)}
     run(uv, "sync", "--locked", "--quiet", "--python", sys.executable, cwd=ROOT, env=env)
+    setup_incident_env(uv)
+
+
+def setup_incident_env(uv: Path) -> None:
+    """A second, isolated environment with the incident-era client (openai 1.73, httpx), whose
+    silent retries some demonstrations need. looplab's own source is put on its path."""
+    say(f"syncing {INCIDENT.name}/ with envs/incident-era.txt (openai 1.73)")
+    python = INCIDENT / BIN / "python"
+    if not python.exists():
+        run(uv, "venv", "--quiet", "--python", sys.executable, INCIDENT)
+    run(uv, "pip", "sync", "--quiet", "--python", python, ROOT / "envs" / "incident-era.txt")
+    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    (Path(purelib) / "looplab-source.pth").write_text(f"{ROOT}\n")
 
 
 def python() -> str:
@@ -104,11 +119,13 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> 
 def workshop(args: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     port, token = _free_port(), secrets.token_hex(16)
+    session = f"workshop-{secrets.token_hex(8)}"  # tags every server the notebooks start, so cleanup
+    env = {**os.environ, "LOOPLAB_SESSION": session}  # stops ours and nobody else's
     as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers, CI
     lab = subprocess.Popen(  # noqa: S603
         [python(), "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}", *as_root, *args],
-        cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         preexec_fn=_die_with_this_process())
     url = f"http://127.0.0.1:{port}/lab/tree/notebooks?token={token}"
     assert lab.stderr is not None
@@ -146,7 +163,8 @@ def workshop(args: list[str]) -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(lab.pid, signal.SIGKILL)
                 lab.wait()
-        subprocess.call([python(), "-m", "looplab", "cleanup"], cwd=ROOT, stdout=subprocess.DEVNULL)  # noqa: S603
+        subprocess.call([python(), "-m", "looplab", "cleanup", "--session", session], cwd=ROOT,  # noqa: S603
+                        stdout=subprocess.DEVNULL)
     say("stopped")
     return 0
 

@@ -58,6 +58,10 @@ class BenchError(RuntimeError):
     """The benchmark could not run (as opposed to: it ran and found errors)."""
 
 
+class BenchInputError(BenchError):
+    """The options ask for something this machine cannot do; found before any server starts."""
+
+
 # --------------------------------------------------------------------------------------------
 # The bare uvicorn app (the baseline), served in its own process.
 # --------------------------------------------------------------------------------------------
@@ -351,7 +355,8 @@ def _mock_log(mock: MockServer, expected: int) -> dict[str, Any]:
 def _raise_file_limit(needed: int) -> int:
     """Lift this process's open-files soft limit (servers inherit it) so C sockets fit.
 
-    Returns the soft limit now in force; raises ``ValueError`` when even the hard limit is too low.
+    Returns the soft limit now in force; raises :class:`BenchInputError` when even the hard limit
+    is too low.
     """
     try:
         import resource
@@ -360,8 +365,8 @@ def _raise_file_limit(needed: int) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < needed:
         if hard != resource.RLIM_INFINITY and hard < needed:
-            raise ValueError(f"--concurrency needs about {needed} open files, but this process may open only "
-                             f"{hard} (ulimit -Hn). Lower --concurrency or raise the hard limit.")
+            raise BenchInputError(f"--concurrency needs about {needed} open files, but this process may open only "
+                                  f"{hard} (ulimit -Hn). Lower --concurrency or raise the hard limit.")
         target = hard if hard != resource.RLIM_INFINITY else needed
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         soft = target
@@ -390,12 +395,35 @@ class _Phases:
                                            TimeElapsedColumn(), console=console, transient=True,
                                            disable=not console.is_terminal)
 
-    def run(self, description: str, total: int, work: Callable[[Tick], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    def run(self, description: str, total: int, server: Server,
+            work: Callable[[Tick], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        """Run one phase in a fresh event loop, and note the CPU both sides spent on it.
+
+        On a small machine the client can be the bottleneck; then latencies mostly measure the
+        client, and the server's CPU seconds are the fairer view of what each server costs.
+        """
         task = self.progress.add_task(description, total=total)
+        client_before, server_before = time.process_time(), _cpu_seconds(server.pid)
         try:
-            return asyncio.run(work(lambda: self.progress.advance(task)))
+            result = asyncio.run(work(lambda: self.progress.advance(task)))
         finally:
             self.progress.update(task, completed=total, visible=False)
+        server_after = _cpu_seconds(server.pid)
+        result["client_cpu_s"] = round(time.process_time() - client_before, 3)
+        result["server_cpu_s"] = (round(server_after - server_before, 3)
+                                  if server_after is not None and server_before is not None else None)
+        return result
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (None once it is gone)."""
+    import psutil
+
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return None
+    return times.user + times.system
 
 
 def _diff(a: float | None, b: float | None) -> float | None:
@@ -415,18 +443,18 @@ def _require_running(*servers: Server) -> None:
 def _run_phases(bare: Server, mock: MockServer, requests: int, concurrency: int, warmup: int,
                 phases: _Phases) -> tuple[dict[str, Any], dict[str, Any]]:
     """Each phase against the bare app, then the mock, while both are up (same machine state)."""
-    urls = {"bare": bare.url + "/v1", "mock": mock.base_url}
+    targets = {"bare": (bare, bare.url + "/v1"), "mock": (mock, mock.base_url)}
     sequential: dict[str, Any] = {}
     concurrent: dict[str, Any] = {}
     mock.clear_requests()
-    for name, url in urls.items():
-        sequential[name] = phases.run(f"{name}: {requests} sequential", requests,
+    for name, (server, url) in targets.items():
+        sequential[name] = phases.run(f"{name}: {requests} sequential", requests, server,
                                       lambda tick, url=url: _sequential(url, requests, warmup, tick))
         _require_running(bare, mock)
     sequential["mock"]["log"] = _mock_log(mock, requests + warmup)
     mock.clear_requests()
-    for name, url in urls.items():
-        concurrent[name] = phases.run(f"{name}: {concurrency} concurrent streams", concurrency,
+    for name, (server, url) in targets.items():
+        concurrent[name] = phases.run(f"{name}: {concurrency} concurrent streams", concurrency, server,
                                       lambda tick, url=url: _concurrent(url, concurrency, tick))
         _require_running(bare, mock)
     concurrent["mock"]["log"] = _mock_log(mock, concurrency)
@@ -487,7 +515,7 @@ def measure(requests: int, concurrency: int, warmup: int, console: Console) -> d
 def _fmt(value: Any, digits: int = 2) -> str:
     if value is None:
         return "-"
-    return f"{value:,.{digits}f}" if isinstance(value, float) else str(value)
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
 def _table(title: str, columns: tuple[str, ...]) -> Table:
@@ -502,24 +530,26 @@ def _table(title: str, columns: tuple[str, ...]) -> Table:
 def _sequential_table(report: dict[str, Any]) -> Table:
     seq, settings = report["sequential"], report["settings"]
     table = _table(f"Sequential: {settings['requests']} chat requests, one reused client "
-                   f"(+{settings['warmup']} warm-up)", ("server", "p50 ms", "p99 ms", "mean ms", "req/s", "errors"))
+                   f"(+{settings['warmup']} warm-up; latency in ms, CPU in s)",
+                   ("server", "p50", "p99", "mean", "req/s", "errors", "server CPU"))
     for name in ("bare", "mock"):
         r = seq[name]
         table.add_row(name, _fmt(r["p50_ms"], 3), _fmt(r["p99_ms"], 3), _fmt(r["mean_ms"], 3),
-                      _fmt(r["requests_per_s"], 1), str(r["errors"]))
+                      _fmt(r["requests_per_s"], 1), str(r["errors"]), _fmt(r["server_cpu_s"], 2))
     table.add_row("mock - bare", _fmt(seq["mock_minus_bare_p50_ms"], 3), _fmt(seq["mock_minus_bare_p99_ms"], 3),
-                  "", "", "", style="bold")
+                  "", "", "", "", style="bold")
     return table
 
 
 def _concurrent_table(report: dict[str, Any]) -> Table:
-    table = _table(f"Concurrent: {report['settings']['concurrency']} streaming chat requests at once",
-                   ("server", "errors", "done", "p50 ms", "p99 ms", "1st chunk p50", "wall s", "streams/s"))
+    table = _table(f"Concurrent: {report['settings']['concurrency']} streaming chat requests at once "
+                   "(latency per stream in ms; first = first chunk; CPU in s)",
+                   ("server", "errors", "done", "p50", "p99", "first p50", "wall s", "client CPU", "server CPU"))
     for name in ("bare", "mock"):
         r = report["concurrent"][name]
-        table.add_row(name, str(r["errors"]), f"{r['completed']}/{r['streams']}", _fmt(r["p50_ms"], 1),
-                      _fmt(r["p99_ms"], 1), _fmt(r["first_chunk_p50_ms"], 1), _fmt(r["wall_s"], 2),
-                      _fmt(r["streams_per_s"], 1))
+        table.add_row(name, str(r["errors"]), str(r["completed"]), _fmt(r["p50_ms"], 0),
+                      _fmt(r["p99_ms"], 0), _fmt(r["first_chunk_p50_ms"], 0), _fmt(r["wall_s"], 2),
+                      _fmt(r["client_cpu_s"], 2), _fmt(r["server_cpu_s"], 2))
     return table
 
 
@@ -588,7 +618,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         report = measure(args.requests, args.concurrency, args.warmup, Console(stderr=True))
-    except ValueError as exc:  # a limit of this machine, found before any server started
+    except BenchInputError as exc:
         print(f"looplab bench: {exc}", file=sys.stderr)
         return 2
     except (BenchError, ServerError) as exc:

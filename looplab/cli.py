@@ -65,6 +65,7 @@ def _add_stack(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", action="append", dest="models", metavar="NAME", help="a model to register (repeatable)")
     p.add_argument("--api-key", help="the backend's API key (default: fake)")
     p.add_argument("--max-retries", type=int, help="the client's retries (default: the client's own, 2; 0 = off)")
+    p.add_argument("--timeout", type=float, help="the client's timeout per backend request, in seconds (default: 60)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8321, help="port to bind; 0 picks a free one")
     p.add_argument("--port-file", type=Path, help="write the server's URL to this file once bound")
@@ -78,7 +79,7 @@ def _run_stack(args: argparse.Namespace) -> int:
         data = load_config(args.config).to_dict() if args.config else {"inference": {}, "models": []}
         inference = data["inference"]
         for key, value in (("adapter", args.adapter), ("url", args.vllm_url), ("api_token", args.api_key),
-                           ("max_retries", args.max_retries)):
+                           ("max_retries", args.max_retries), ("timeout", args.timeout)):
             if value is not None:
                 inference[key] = value
         if args.models:

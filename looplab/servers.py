@@ -148,6 +148,12 @@ class MockServer(Server):
         records = json.loads(body)
         return [r for r in records if path is None or r["path"] == path]
 
+    def expire_keepalive(self) -> int:
+        """Close the mock's idle keep-alive connections now (as its keep-alive timeout would)."""
+        request = urllib.request.Request(f"{self.url}/looplab/expire-keepalive", method="POST")
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (loopback only)
+            return json.loads(response.read())["closed"]
+
     def clear_requests(self) -> None:
         request = urllib.request.Request(f"{self.url}/looplab/requests", method="DELETE")
         with urllib.request.urlopen(request, timeout=5):  # noqa: S310 (loopback only)
@@ -255,8 +261,8 @@ def start_mock(*, timeout: float = 30.0, env: dict[str, str] | None = None, die_
 
 
 def stack_argv(*, adapter: str, vllm_url: str, models: Sequence[str] = (), api_key: str | None = None,
-               max_retries: int | None = None, config: str | Path | None = None, python: str | Path | None = None,
-               host: str = "127.0.0.1", port: int = 0) -> list[str]:
+               max_retries: int | None = None, client_timeout: float | None = None, config: str | Path | None = None,
+               python: str | Path | None = None, host: str = "127.0.0.1", port: int = 0) -> list[str]:
     """The command line of ``looplab stack`` (``python`` picks another interpreter, e.g. the openai 1.73 one)."""
     argv = [str(python or sys.executable), "-m", "looplab", "stack", "--adapter", adapter, "--vllm-url", vllm_url,
             "--host", host, "--port", str(port)]
@@ -268,6 +274,8 @@ def stack_argv(*, adapter: str, vllm_url: str, models: Sequence[str] = (), api_k
         argv += ["--api-key", api_key]
     if max_retries is not None:
         argv += ["--max-retries", str(max_retries)]
+    if client_timeout is not None:
+        argv += ["--timeout", str(client_timeout)]
     return argv
 
 

@@ -49,7 +49,7 @@ def test_sequential_phase_measures_both_servers_on_one_reused_connection(report)
     for name in ("bare", "mock"):
         assert seq[name]["requests"] == N and seq[name]["errors"] == 0, seq[name]["error_samples"]
         assert_latencies(seq[name])
-        assert seq[name]["requests_per_s"] > 0
+        assert seq[name]["requests_per_s"] > 0 and seq[name]["server_cpu_s"] >= 0
     assert seq["mock_minus_bare_p50_ms"] == pytest.approx(seq["mock"]["p50_ms"] - seq["bare"]["p50_ms"], abs=1e-3)
     log = seq["mock"]["log"]
     assert log["generation_requests"] == N + WARMUP and log["duplicate_ids"] == 0 and log["exact"]
@@ -64,7 +64,7 @@ def test_concurrent_phase_finishes_every_stream_and_the_mock_logs_each_once(repo
         assert r["completed"] == C
         assert_latencies(r)
         assert 0 < r["first_chunk_p50_ms"] <= r["p50_ms"] + 1e-3
-        assert r["wall_s"] > 0
+        assert r["wall_s"] > 0 and r["client_cpu_s"] > 0 and r["server_cpu_s"] >= 0
     # Same frames from both servers (role, 7 tokens), or the comparison would not be fair.
     assert conc["bare"]["chunks_per_stream"] == conc["mock"]["chunks_per_stream"] == [8]
     log = conc["mock"]["log"]

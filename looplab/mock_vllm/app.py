@@ -116,7 +116,7 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
         check_sampling(req, max_tokens, prompt_tokens)
         record = request.scope["state"]["record"]
         number, fault = plan.next_request()
-        record.update(request_number=number, model=model, stream=bool(req.stream), fault=fault)
+        record.update(request_number=number, model=model, stream=bool(req.stream), fault=fault, user=req.user)
         if fault == "500":
             return errors.error_response(500, "InternalServerError", f"Injected fault on request {number}.")
         if fault == "429":
@@ -231,6 +231,13 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
     async def requests() -> list[dict[str, Any]]:
         """The request log (mock only, not part of vLLM's API)."""
         return log.records
+
+    @app.post("/looplab/expire-keepalive")
+    async def expire_keepalive(request: Request) -> dict[str, int]:
+        """Close every idle keep-alive connection now, as the keep-alive timeout would (mock only).
+
+        Lets a test reach "after the keep-alive expired" deterministically, without waiting."""
+        return {"closed": connections.close_idle(except_client=request.scope.get("client"))}
 
     @app.delete("/looplab/requests")
     async def clear_requests() -> Response:

@@ -12,6 +12,7 @@ from typing import Any
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 _TRANSPORTS: dict[tuple[str, int], asyncio.Transport] = {}
+_PROTOCOLS: dict[tuple[str, int], TrackedH11Protocol] = {}
 
 
 class TrackedH11Protocol(H11Protocol):
@@ -19,11 +20,26 @@ class TrackedH11Protocol(H11Protocol):
         super().connection_made(transport)
         if self.client:
             _TRANSPORTS[tuple(self.client)] = transport
+            _PROTOCOLS[tuple(self.client)] = self
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.client:
             _TRANSPORTS.pop(tuple(self.client), None)
+            _PROTOCOLS.pop(tuple(self.client), None)
         super().connection_lost(exc)
+
+    @property
+    def idle(self) -> bool:
+        return self.cycle is None or self.cycle.response_complete
+
+
+def close_idle(except_client: Any = None) -> int:
+    """Close every connection that is between requests (what the keep-alive timeout does)."""
+    keep = tuple(except_client) if except_client else None
+    idle = [client for client, protocol in _PROTOCOLS.items() if client != keep and protocol.idle]
+    for client in idle:
+        _TRANSPORTS[client].close()
+    return len(idle)
 
 
 def drop(client: Any) -> bool:

@@ -57,6 +57,7 @@ class RequestLogMiddleware:
             "client_host": host, "client_port": port, "t_start": time.monotonic(),
             "t_first_token": None, "t_end": None, "request_number": None, "model": None,
             "stream": None, "fault": None, "outcome": "ok", "completion_tokens": None, "id": None,
+            "user": None,
         }
         scope.setdefault("state", {})["record"] = record
 

@@ -11,6 +11,9 @@ backend too slow (client timeout)           504     ``backend_timeout``
 an exception inside the adapter             500     the exception's class name
 ==========================================  ======  ==========================
 
+A ``RuntimeError`` anywhere in the cause chain wins: openai 1.x wraps "Event loop is closed" in
+an ``APIConnectionError``, but it is a bug in the adapter, not a broken backend.
+
 The last row is how learners meet the crash: ``500 RuntimeError: Event loop is closed``.
 Checks go by class *name* along the MRO, so they hold for ``httpx`` (openai 1.x) and ``httpx2``
 (openai 3.x) alike.
@@ -37,6 +40,9 @@ def _is(exc: BaseException, *names: str) -> bool:
 
 def classify(exc: BaseException) -> tuple[int, str, str]:
     """(status, type, message) for an exception raised while serving a request."""
+    bug = next((e for e in _chain(exc) if type(e) is RuntimeError), None)
+    if bug is not None:  # e.g. "Event loop is closed", even when a client wrapped it as a connection error
+        return 500, "RuntimeError", str(bug)
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code if 400 <= exc.status_code < 500 and exc.status_code != 429 else 502
         return status, "backend_error", f"vLLM answered HTTP {exc.status_code}: {exc.message}"
