@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from .servers import MockServer, Server
 
-TARGETS = ("mock",)
+TARGETS = ("mock", "strategies")
 MODEL = "tiny-llama"  # the mock's default model
 # The mock echoes the prompt, so the bare app replies with the same words: both send 7 tokens,
 # the same number of SSE frames and bodies of similar size -- a fair comparison.
@@ -600,11 +600,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = ("Measure the latency a looplab server adds over a bare uvicorn app, on loopback: "
                      "sequential requests on one reused client, then many concurrent streams.")
     p.add_argument("--target", choices=TARGETS, default="mock",
-                   help="what to measure against the bare app (default: mock, the only one so far)")
-    p.add_argument("--requests", type=_at_least(1), default=300, metavar="N",
-                   help="sequential requests measured per server (default: 300)")
-    p.add_argument("--concurrency", type=_at_least(1), default=500, metavar="C",
-                   help="concurrent streaming requests per server (default: 500)")
+                   help="mock: the mock against a bare uvicorn app; strategies: every adapter strategy "
+                        "against a reused client (default: mock)")
+    p.add_argument("--requests", type=_at_least(1), metavar="N",
+                   help="sequential requests measured per server or strategy (default: 300 for mock, 200 for strategies)")
+    p.add_argument("--concurrency", type=_at_least(1), metavar="C",
+                   help="concurrent requests (default: 500 streams for mock; 20 per round for strategies)")
+    p.add_argument("--vllm-url", help="strategies: measure against this backend instead of a fresh mock")
+    p.add_argument("--plot", type=Path, metavar="PNG", help="strategies: also save a chart to this file")
     p.add_argument("--warmup", type=_at_least(0), default=20, metavar="W",
                    help="sequential warm-up requests per server, not counted (default: 20)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
@@ -616,8 +619,13 @@ def run(args: argparse.Namespace) -> int:
 
     from .servers import ServerError
 
+    if args.target == "strategies":
+        return _run_strategies(args)
+    if args.vllm_url or args.plot:
+        print("looplab bench: --vllm-url and --plot go with --target strategies", file=sys.stderr)
+        return 2
     try:
-        report = measure(args.requests, args.concurrency, args.warmup, Console(stderr=True))
+        report = measure(args.requests or 300, args.concurrency or 500, args.warmup, Console(stderr=True))
     except BenchInputError as exc:
         print(f"looplab bench: {exc}", file=sys.stderr)
         return 2
@@ -631,6 +639,39 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report))
     else:
         _render(report, Console())
+    return 0 if report["ok"] else 1
+
+
+def _run_strategies(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from . import strategy_bench
+    from .servers import ServerError
+
+    rounds = 5
+    console = Console(stderr=True)
+    try:
+        with Progress(console=console, transient=True, disable=args.json or not console.is_terminal) as progress:
+            task = progress.add_task("strategies", total=rounds * len(strategy_bench.STRATEGIES))
+            report = strategy_bench.measure(vllm_url=args.vllm_url, requests=args.requests or 200,
+                                            concurrency=args.concurrency or 20, rounds=rounds,
+                                            tick=lambda: progress.advance(task))
+    except BenchError as exc:
+        print(f"looplab bench: {exc}", file=sys.stderr)
+        return 2
+    except ServerError as exc:
+        print(f"looplab bench: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("looplab bench: interrupted; the servers were stopped.", file=sys.stderr)
+        return 130
+    if args.plot:
+        report["plot"] = str(strategy_bench.plot(report, args.plot))
+    if args.json:
+        print(json.dumps(report))
+    else:
+        strategy_bench.render(report, Console(width=max(Console().width, 110)))
     return 0 if report["ok"] else 1
 
 

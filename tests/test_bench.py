@@ -90,3 +90,32 @@ def test_percentile_interpolates_and_handles_one_value():
     assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
     assert percentile([1.0, 2.0, 3.0], 99) == pytest.approx(2.98)
     assert percentile([7.0], 50) == percentile([7.0], 99) == 7.0
+
+
+def test_strategy_bench_measures_every_strategy_and_counts_connections(tmp_path):
+    """Structure and counts, not timings: a per-call client opens one connection per request,
+    the reusing strategies stay within their pool."""
+    png = tmp_path / "strategies.png"
+    result = subprocess.run([sys.executable, "-m", "looplab", "bench", "--target", "strategies", "--requests", "10",
+                             "--concurrency", "4", "--json", "--plot", str(png)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    rows = {r["strategy"]: r for r in report["strategies"]}
+    assert list(rows) == ["reused", "per_call", "per_call_shared_ssl", "lazy_once", "per_loop", "lifespan"]
+    requests = 10 + 5 * 4  # sequential + concurrent per round, 5 rounds
+    for name, row in rows.items():
+        assert row["errors"] == 0 and row["requests_logged"] == requests, name
+        assert row["p50_ms"] <= row["p99_ms"]
+    assert rows["reused"]["ratio_p50"] == 1.0
+    for name in ("per_call", "per_call_shared_ssl"):
+        assert rows[name]["connections"] == requests  # a new connection every call
+    for name in ("reused", "lazy_once", "per_loop", "lifespan"):
+        assert rows[name]["connections"] <= 4  # the pool's connections, reused
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_plot_and_vllm_url_belong_to_the_strategies_target():
+    result = subprocess.run([sys.executable, "-m", "looplab", "bench", "--plot", "x.png"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "go with --target strategies" in result.stderr
