@@ -57,6 +57,7 @@ def setup() -> None:
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(VENV)}
     run(uv, "sync", "--locked", "--quiet", "--python", sys.executable, cwd=ROOT, env=env)
     setup_incident_env(uv)
+    setup_real_stack()
 
 
 def setup_incident_env(uv: Path) -> None:
@@ -70,6 +71,12 @@ def setup_incident_env(uv: Path) -> None:
     purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              capture_output=True, text=True, check=True).stdout.strip()
     (Path(purelib) / "looplab-source.pth").write_text(f"{ROOT}\n")
+
+
+def setup_real_stack() -> None:
+    """The released llama-stack 0.2.2 and 0.2.3, installed on top of .venv-incident/ (cached)."""
+    say("installing llama-stack 0.2.2 and 0.2.3 on top of .venv-incident/ (envs/llama-stack-*.txt)")
+    run(python(), "-m", "looplab.real_stack", "install", cwd=ROOT)
 
 
 def python() -> str:

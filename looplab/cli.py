@@ -1,4 +1,4 @@
-"""The ``looplab`` command: ``mock-vllm``, ``stack``, ``cleanup``, ``doctor``, ``bench``."""
+"""The ``looplab`` command: ``mock-vllm``, ``stack``, ``bench``, ``real-stack``, ``episodes``, ``cleanup``, ``doctor``."""
 
 from __future__ import annotations
 
@@ -109,6 +109,25 @@ def _run_cleanup(args: argparse.Namespace) -> int:
     return 0 if not left else 1
 
 
+def _run_episodes(args: argparse.Namespace) -> int:
+    from . import episodes
+
+    manifest = episodes.load()
+    stale = []
+    for episode in manifest.episodes:
+        if not episode.notebook.exists():
+            print(f"missing: {episode.notebook.relative_to(episodes.ROOT)} (episode {episode.number})", file=sys.stderr)
+            stale.append(episode.notebook)
+            continue
+        if episodes.sync(episode.notebook, episode, check=args.action == "check"):
+            stale.append(episode.notebook)
+            print(f"{'out of date' if args.action == 'check' else 'updated'}: {episode.notebook.relative_to(episodes.ROOT)}")
+    if args.action == "check" and stale:
+        print("run `looplab episodes sync` and commit the result", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="looplab", description="The looplab workshop's toolbox.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -116,11 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack(sub)
     clean = sub.add_parser("cleanup", help="stop looplab servers left running (found by their process tag)")
     clean.add_argument("--session", help="only the servers started under this LOOPLAB_SESSION")
+    episodes = sub.add_parser("episodes", help="write notebook headers from episodes.yml (sync), or check them")
+    episodes.add_argument("action", choices=["sync", "check"])
     doctor = sub.add_parser("doctor", help="check this machine for the workshop")
     doctor.add_argument("--skip-jupyter", action="store_true", help="do not check the Jupyter kernel")
     from .bench import add_arguments as add_bench
 
-    add_bench(sub.add_parser("bench", help="measure latency: the mock against a bare uvicorn app"))
+    add_bench(sub.add_parser("bench", help="measure latency: the mock against a bare uvicorn app, or every strategy"))
+    from .real_stack import add_arguments as add_real_stack
+
+    add_real_stack(sub.add_parser("real-stack", help="the released llama-stack 0.2.2 (crashes) and 0.2.3 (fixed) "
+                                                     "against looplab's backend"))
     return parser
 
 
@@ -132,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_stack(args)
     if args.command == "cleanup":
         return _run_cleanup(args)
+    if args.command == "episodes":
+        return _run_episodes(args)
     if args.command == "doctor":
         from .doctor import run
 
@@ -140,4 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .bench import run as run_bench
 
         return run_bench(args)
+    if args.command == "real-stack":
+        from .real_stack import run as run_real_stack
+
+        return run_real_stack(args)
     raise AssertionError(args.command)

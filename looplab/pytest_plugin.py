@@ -25,7 +25,10 @@ _STRICT_CI = os.environ.get("CI") == "true"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    os.environ.setdefault(servers.SESSION_ENV, uuid.uuid4().hex)
+    # A fresh tag per session, also for a pytest run started from inside another one (a notebook
+    # running its own tests): each session checks, and cleans up, only what it started. Kernels
+    # and servers started during the session inherit the tag through the environment.
+    os.environ[servers.SESSION_ENV] = uuid.uuid4().hex
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -185,7 +185,8 @@ def start(argv: Sequence[str], *, name: str, health_path: str = "/health", timeo
     port some other way (a real vLLM). On failure the server is stopped and :class:`ServerError`
     carries the end of its log.
     """
-    workdir = Path(tempfile.mkdtemp(prefix=f"looplab-{name}-"))
+    _prune_orphaned_workdirs()
+    workdir = Path(tempfile.mkdtemp(prefix=f"looplab-{name}-{os.getpid()}-"))
     port_file = workdir / "url"
     command = list(argv) if url else [*argv, "--port-file", str(port_file)]
     child_env = {**os.environ, **(env or {}), TAG_ENV: name, "PYTHONUNBUFFERED": "1"}
@@ -204,6 +205,14 @@ def start(argv: Sequence[str], *, name: str, health_path: str = "/health", timeo
         server.stop(timeout=2)
         raise
     return server
+
+
+def _prune_orphaned_workdirs() -> None:
+    """Remove the temp folders of servers whose starter was killed (its pid is in the name)."""
+    for folder in Path(tempfile.gettempdir()).glob("looplab-*-*-*"):
+        owner = folder.name.split("-")[-2]
+        if owner.isdigit() and not psutil.pid_exists(int(owner)) and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _wait_healthy(server: Server, port_file: Path, health_path: str, timeout: float) -> None:

@@ -19,9 +19,9 @@ from looplab.servers import start_mock, start_stack
 
 WRONG = {  # variant -> what the suite must find wrong with it
     "broken": "Event loop is closed",
-    "tests.wrong_adapters:LazyTouchedAtStartup": "Event loop is closed",
-    "tests.wrong_adapters:ClosedBeforeStreamPerCall": "backend_connection_lost",  # reads from a closed client
-    "tests.wrong_adapters:NeverClosedPerCall": "leak",
+    "looplab.adapters.wrong:LazyTouchedAtStartup": "Event loop is closed",
+    "looplab.adapters.wrong:ClosedBeforeStreamPerCall": "backend_connection_lost",  # reads from a closed client
+    "looplab.adapters.wrong:NeverClosedPerCall": "leak",
     "lazy_once": "leak",
 }
 HELLO = {"model": "tiny-llama", "messages": [{"role": "user", "content": "hello"}]}
@@ -146,7 +146,7 @@ async def read_one_chunk_then_hang_up(url: str) -> None:
                     break  # leaving the block closes our connection mid-stream
 
 
-@pytest.mark.parametrize("adapter, closes", [("per_call", True), ("tests.wrong_adapters:NeverClosedPerCall", False)])
+@pytest.mark.parametrize("adapter, closes", [("per_call", True), ("looplab.adapters.wrong:NeverClosedPerCall", False)])
 def test_an_abandoned_stream_still_closes_the_per_call_client(adapter, closes):
     with start_mock(keepalive_s=60, itl_ms=20) as slow_mock, \
          start_stack(adapter=adapter, vllm_url=slow_mock.base_url, models=["tiny-llama"]) as stack:

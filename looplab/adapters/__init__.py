@@ -24,6 +24,12 @@ STRATEGIES = {
     "lifespan": "looplab.adapters.lifespan:LifespanAdapter",
     "per_call_shared_ssl": "looplab.adapters.per_call_shared_ssl:PerCallSharedSSLAdapter",
 }
+#: Deliberately wrong variants (see :mod:`looplab.adapters.wrong`), by what they get wrong.
+WRONG = {
+    "never_closed": "looplab.adapters.wrong:NeverClosedPerCall",
+    "closed_before_stream": "looplab.adapters.wrong:ClosedBeforeStreamPerCall",
+    "lazy_touched_at_startup": "looplab.adapters.wrong:LazyTouchedAtStartup",
+}
 #: The strategies that are correct and leak-free (``lazy_once`` is correct only until start-up touches it).
 FIXED = ("per_call", "per_loop", "lifespan", "per_call_shared_ssl")
 
@@ -45,4 +51,4 @@ def resolve(name_or_path: str) -> type:
         raise ValueError(f"adapter {name_or_path!r}: module {module_name!r} has no {class_name!r}") from None
 
 
-__all__ = ["FIXED", "STRATEGIES", "InferenceAdapter", "ModelNotServed", "VLLMAdapterBase", "VLLMConfig", "resolve"]
+__all__ = ["FIXED", "STRATEGIES", "WRONG", "InferenceAdapter", "ModelNotServed", "VLLMAdapterBase", "VLLMConfig", "resolve"]

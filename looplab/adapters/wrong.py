@@ -1,14 +1,15 @@
-"""Deliberately wrong adapters. The strategy tests must fail on each: that is how they prove they can.
+"""Deliberately wrong adapters: the classic mistakes, kept so that tests, notebooks and lab checks
+can prove they catch them. Never use these; each docstring says what is wrong.
 
-Loaded by the stack by import path (``tests.wrong_adapters:NeverClosedPerCall``).
+Loaded by the stack by import path, e.g. ``looplab.adapters.wrong:NeverClosedPerCall``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from looplab.adapters.base import VLLMAdapterBase, iterate_stream
-from looplab.adapters.lazy_once import LazyOnceAdapter
+from .base import VLLMAdapterBase, iterate_stream
+from .lazy_once import LazyOnceAdapter
 
 
 class NeverClosedPerCall(VLLMAdapterBase):

@@ -1,0 +1,520 @@
+"""The real Llama Stack releases, crashing (0.2.2) and fixed (0.2.3), against looplab's own backend.
+
+Both releases are installed from the package index, never copied into the repository, with the
+dependency set of their time (April 2025), pinned in ``envs/llama-stack-<version>.txt``.
+
+Environment design: one old-client environment. ``.venv-incident/`` (``openai`` 1.73 on ``httpx``,
+FastAPI, uvicorn, pydantic, pinned in ``envs/incident-era.txt``) is the interpreter and the base of
+both releases. Each release is an *overlay*: ``llama-stack`` and only the packages it needs beyond
+that environment, installed with ``uv pip install --target`` into ``.cache/real-stack/llama-stack-<v>/``
+and put in front of the base with ``PYTHONPATH``. Each release's pins were compiled with
+``envs/incident-era.txt`` as constraints, so every package the two share has the same version, and
+:func:`overlay_requirements` checks that again before installing. So the client that crashes in
+0.2.2 and the one that does not in 0.2.3 are the very same installed ``openai`` 1.73 that
+``looplab stack --python .venv-incident/bin/python`` uses: the only thing that differs is the release.
+
+A server is started with :func:`start_release`, through :mod:`looplab.real_stack_wrapper` (which binds
+it to 127.0.0.1 and changes nothing else unless the diagnostic switch is given) and
+:func:`looplab.servers.start` (tagged, its own process group, dies with its parent). Everything it
+writes (run config, its registry and trace databases, temporary files, caches) goes to a folder of
+its own under ``.cache/real-stack/run/``, removed when it stops.
+
+>>> ensure_release("0.2.2")                                         # doctest: +SKIP
+>>> with start_mock(keepalive_s=60) as mock, start_release("0.2.2", mock.base_url) as stack:
+...     chat(stack, "tiny-llama", "hello")                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .envs import INCIDENT_ENV, ROOT, incident_python
+from .real_stack_wrapper import DIAGNOSTIC_NO_RETRIES_ENV
+from .servers import Server, ServerError, free_port, start
+
+RELEASES = {
+    "0.2.2": "builds AsyncOpenAI in initialize(), under asyncio.run(construct_stack(...)): crashes",
+    "0.2.3": "creates the client lazily on first use (PR #1969): does not crash",
+}
+ENVS = ROOT / "envs"
+INCIDENT_PINS = ENVS / "incident-era.txt"
+CACHE = ROOT / ".cache" / "real-stack"
+RUNS = CACHE / "run"
+DEFAULT_MODEL = "tiny-llama"
+HEALTH_PATH = "/v1/health"
+_STAMP = ".looplab-installed.json"
+_PID_FILE = "server.pid"
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)")
+
+
+class ReleaseError(RuntimeError):
+    """A release could not be installed (no network, no uv, a pin conflict)."""
+
+
+def _say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def _check_version(version: str) -> str:
+    if version not in RELEASES:
+        raise ValueError(f"unknown llama-stack release {version!r}; looplab knows {', '.join(RELEASES)}")
+    return version
+
+
+# --- installing ----------------------------------------------------------------------------------
+
+def pins_file(version: str) -> Path:
+    """The committed pins of a release (compiled from ``envs/llama-stack-<version>.in``)."""
+    return ENVS / f"llama-stack-{_check_version(version)}.txt"
+
+
+def overlay_dir(version: str) -> Path:
+    """Where a release is installed (a ``--target`` folder put in front of the incident-era environment)."""
+    return CACHE / f"llama-stack-{_check_version(version)}"
+
+
+def _read_pins(path: Path) -> dict[str, str]:
+    """``{normalised name: requirement line}`` of a compiled requirements file."""
+    pins = {}
+    for raw in path.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = _PIN.match(line)
+        if not match:
+            raise ReleaseError(f"{path.name}: not an exact pin: {raw!r}")
+        pins[re.sub(r"[-_.]+", "-", match[1]).lower()] = line
+    return pins
+
+
+def overlay_requirements(version: str) -> list[str]:
+    """The release's pins less those the incident-era environment already provides.
+
+    Raises :class:`ReleaseError` if the two files pin a shared package differently (the release
+    would then not run on the one old-client environment)."""
+    release, base = _read_pins(pins_file(version)), _read_pins(INCIDENT_PINS)
+    clashes = [f"{release[name]} vs {base[name]}" for name in release.keys() & base.keys()
+               if _PIN.match(release[name])[2] != _PIN.match(base[name])[2]]  # type: ignore[index]
+    if clashes:
+        raise ReleaseError(f"{pins_file(version).name} and {INCIDENT_PINS.name} disagree: {'; '.join(clashes)}. "
+                           f"Recompile it with -c envs/incident-era.txt (see its .in file).")
+    return [line for name, line in sorted(release.items()) if name not in base]
+
+
+def _uv() -> Path:
+    for candidate in (ROOT / ".tools" / "bin" / "uv", shutil.which("uv")):
+        if candidate and Path(candidate).exists():
+            return Path(candidate)
+    raise ReleaseError("uv is missing: run `python3 run.py setup` (it installs uv into .tools/)")
+
+
+def _fingerprint(version: str, python: Path) -> dict[str, str]:
+    """What an installed overlay was built from: if any of it changes, the overlay is rebuilt."""
+    def digest(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+    interpreter = subprocess.run([str(python), "-c", "import sys; print(sys.version.split()[0])"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    return {"release": version, "pins": digest(pins_file(version)), "base_pins": digest(INCIDENT_PINS),
+            "python": interpreter, "environment": str(INCIDENT_ENV)}
+
+
+def is_installed(version: str) -> bool:
+    """Is the release installed, from the current pins, on the current incident-era environment?"""
+    stamp = overlay_dir(version) / _STAMP
+    try:
+        return json.loads(stamp.read_text()) == _fingerprint(version, incident_python())
+    except (FileNotFoundError, ValueError, subprocess.CalledProcessError):
+        return False
+
+
+@contextlib.contextmanager
+def _install_lock() -> Iterator[None]:
+    """One installer at a time (two test sessions, or a test and the CLI)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".install.lock", "w") as lock:
+        try:
+            import fcntl
+        except ImportError:  # native Windows is not supported anyway
+            yield
+            return
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def release_env(version: str) -> dict[str, str]:
+    """The environment variables that put a release's overlay in front of the incident-era environment."""
+    return {"PYTHONPATH": str(overlay_dir(version)), "PYTHONNOUSERSITE": "1"}
+
+
+_SMOKE = """
+import json, sys
+import openai, httpx, fastapi, uvicorn
+from importlib import metadata
+import llama_stack.distribution.server.server
+import llama_stack.providers.remote.inference.vllm.vllm
+print(json.dumps({"llama_stack": metadata.version("llama-stack"), "openai": openai.__version__,
+                  "openai_file": openai.__file__, "httpx": httpx.__version__}))
+"""
+
+
+def _smoke_test(version: str, target: Path, python: Path) -> dict[str, str]:
+    """Import the release's server and vLLM adapter from ``target`` on the incident-era interpreter."""
+    env = {**os.environ, "PYTHONPATH": str(target), "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    out = subprocess.run([str(python), "-c", _SMOKE], capture_output=True, text=True, env=env, timeout=300)
+    if out.returncode:
+        raise ReleaseError(f"llama-stack {version} does not import on {python}:\n{out.stderr[-3000:]}")
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    if found["llama_stack"] != version or not Path(found["openai_file"]).is_relative_to(INCIDENT_ENV):
+        raise ReleaseError(f"llama-stack {version}: unexpected imports {found}")
+    return found
+
+
+def ensure_release(version: str, *, quiet: bool = False) -> Path:
+    """Install a release (once; later calls return at once) and return its overlay folder.
+
+    Idempotent and safe to run concurrently: the overlay is built in a ``.partial`` folder, checked
+    (the release's server and vLLM adapter import, with ``openai`` from ``.venv-incident/``) and
+    only then moved into place with a stamp of what it was built from."""
+    _check_version(version)
+    python = incident_python()
+    say = (lambda _m: None) if quiet else _say
+    target = overlay_dir(version)
+    with _install_lock():
+        if is_installed(version):
+            say(f"llama-stack {version}: cached in {target.relative_to(ROOT)}/")
+            return target
+        requirements = overlay_requirements(version)
+        say(f"llama-stack {version}: installing {len(requirements)} packages from {pins_file(version).name} "
+            f"into {target.relative_to(ROOT)}/ (an overlay on {INCIDENT_ENV.name}/, openai from there)")
+        started = time.monotonic()
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        requirements_file = partial / ".requirements.txt"
+        requirements_file.write_text("\n".join(requirements) + "\n")
+        command = [str(_uv()), "pip", "install", "--python", str(python), "--target", str(partial), "--no-deps",
+                   "--compile-bytecode", "-r", str(requirements_file)]
+        if quiet:
+            command.insert(3, "--quiet")
+        completed = subprocess.run(command, stdin=subprocess.DEVNULL,
+                                   capture_output=quiet, text=True)
+        if completed.returncode:
+            shutil.rmtree(partial, ignore_errors=True)
+            detail = f":\n{completed.stderr[-3000:]}" if quiet else " (see uv's output above)"
+            raise ReleaseError(f"installing llama-stack {version} failed{detail}")
+        say(f"llama-stack {version}: checking that its server imports on {INCIDENT_ENV.name}/")
+        try:
+            found = _smoke_test(version, partial, python)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        (partial / _STAMP).write_text(json.dumps(_fingerprint(version, python)))
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+        say(f"llama-stack {version}: installed in {time.monotonic() - started:.1f} s "
+            f"(openai {found['openai']}, httpx {found['httpx']})")
+        return target
+
+
+# --- running -------------------------------------------------------------------------------------
+
+def write_run_config(version: str, vllm_url: str, api_token: str, path: str | Path, *,
+                     model: str = DEFAULT_MODEL, max_tokens: int = 64, state_dir: str | Path | None = None,
+                     port: int = 8321) -> Path:
+    """Write a run config (``run.yaml``) for a release: the ``remote::vllm`` inference provider only,
+    plus the ``inline::meta-reference`` telemetry provider, and one model.
+
+    Telemetry is there because 0.2.2 fails every chat call without it (``'InferenceRouter' object
+    has no attribute 'formatter'``, an unrelated bug); 0.2.3 gets the same config so that the
+    release is the only difference. Its registry and trace databases go to ``state_dir`` (default:
+    the folder of ``path``). ``max_tokens`` must fit the backend's context (the mock's is 512)."""
+    import yaml
+
+    _check_version(version)
+    path = Path(path)
+    state = Path(state_dir) if state_dir is not None else path.parent
+    config = {
+        "version": "2",
+        "image_name": f"looplab-llama-stack-{version}",
+        "apis": ["inference", "telemetry"],
+        "providers": {
+            "inference": [{"provider_id": "vllm", "provider_type": "remote::vllm",
+                           "config": {"url": vllm_url, "max_tokens": max_tokens, "api_token": api_token,
+                                      "tls_verify": True}}],
+            "telemetry": [{"provider_id": "meta-reference", "provider_type": "inline::meta-reference",
+                           "config": {"service_name": "looplab", "sinks": "sqlite",
+                                      "sqlite_db_path": str(state / "trace_store.db")}}],
+        },
+        "metadata_store": {"type": "sqlite", "db_path": str(state / "registry.db")},
+        "models": [{"model_id": model, "provider_id": "vllm", "provider_model_id": model, "model_type": "llm",
+                    "metadata": {}}],
+        "server": {"port": port},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"# looplab: llama-stack {version} against {vllm_url} (written by looplab.real_stack)\n"
+                    + yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+class RealStackServer(Server):
+    """A released Llama Stack server. Its run folder (config, databases, temp files) goes when it stops."""
+
+    version: str = ""
+    run_dir: Path | None = None
+    retries: bool = True
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    @property
+    def config_path(self) -> Path | None:
+        return self.run_dir / "run.yaml" if self.run_dir else None
+
+    def stop(self, timeout: float = 5.0) -> int | None:
+        code = super().stop(timeout)
+        if self.run_dir is not None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        return code
+
+
+def release_argv(config: Path, port: int) -> list[str]:
+    """The command line: the incident-era interpreter, the wrapper, the release server's own arguments."""
+    return [str(incident_python()), "-m", "looplab.real_stack_wrapper", "--config", str(config), "--port", str(port)]
+
+
+def run_env(version: str, run_dir: Path, *, retries: bool = True) -> dict[str, str]:
+    """The server's environment: the overlay on its path, and every place it could write inside ``run_dir``."""
+    places = {"HOME": "home", "TMPDIR": "tmp", "XDG_CACHE_HOME": "cache", "XDG_CONFIG_HOME": "config",
+              "XDG_DATA_HOME": "data", "XDG_STATE_HOME": "state", "HF_HOME": "cache/huggingface",
+              "LLAMA_STACK_CONFIG_DIR": "llama"}
+    env = {**release_env(version), "LOOPLAB_REAL_STACK": version}
+    for variable, sub in places.items():
+        (run_dir / sub).mkdir(parents=True, exist_ok=True)
+        env[variable] = str(run_dir / sub)
+    env[DIAGNOSTIC_NO_RETRIES_ENV] = "0" if retries else "1"
+    return env
+
+
+def start_release(version: str, vllm_url: str, *, retries: bool = True, api_token: str = "fake",
+                  model: str = DEFAULT_MODEL, max_tokens: int = 64, timeout: float = 120.0,
+                  port: int | None = None) -> RealStackServer:
+    """Start a release against ``vllm_url`` (an OpenAI base URL, ``.../v1``) on a loopback port
+    (a free one unless ``port`` is given).
+
+    ``retries=False`` is the wrapper's DIAGNOSTIC switch (``AsyncOpenAI`` defaults to
+    ``max_retries=0``), not the release's behaviour. The release must be installed
+    (:func:`ensure_release`, or ``looplab real-stack install``): starting never installs."""
+    _check_version(version)
+    if not is_installed(version):
+        raise ReleaseError(f"llama-stack {version} is not installed: run `looplab real-stack install {version}`")
+    RUNS.mkdir(parents=True, exist_ok=True)
+    prune_stale_runs()
+    run_dir = Path(tempfile.mkdtemp(prefix=f"llama-stack-{version}-", dir=RUNS))
+    try:
+        port = port or free_port()
+        config = write_run_config(version, vllm_url, api_token, run_dir / "run.yaml", model=model,
+                                  max_tokens=max_tokens, state_dir=run_dir / "llama", port=port)
+        server = start(release_argv(config, port), name=f"llama-stack-{version}", health_path=HEALTH_PATH,
+                       timeout=timeout, env=run_env(version, run_dir, retries=retries),
+                       url=f"http://127.0.0.1:{port}", cls=RealStackServer)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    assert isinstance(server, RealStackServer)
+    server.version, server.run_dir, server.retries = version, run_dir, retries
+    (run_dir / _PID_FILE).write_text(str(server.pid))
+    return server
+
+
+def prune_stale_runs(min_age_s: float = 600.0) -> list[Path]:
+    """Remove run folders whose server is gone without cleaning up (its starter was killed, and the
+    server died with it). A folder without a pid file is left alone while it is young (being started)."""
+    removed = []
+    for run_dir in RUNS.glob("llama-stack-*"):
+        if _stale(run_dir, min_age_s):
+            shutil.rmtree(run_dir, ignore_errors=True)
+            removed.append(run_dir)
+    return removed
+
+
+def _stale(run_dir: Path, min_age_s: float) -> bool:
+    import psutil
+
+    try:
+        pid = int((run_dir / _PID_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        try:
+            return time.time() - run_dir.stat().st_mtime > min_age_s
+        except FileNotFoundError:
+            return False
+    try:
+        return "looplab.real_stack_wrapper" not in psutil.Process(pid).cmdline()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return True
+    except psutil.AccessDenied:
+        return False
+
+
+@dataclass
+class ChatReply:
+    """A release's answer to ``POST /v1/inference/chat-completion``."""
+
+    status: int
+    body: Any  # the JSON body (or the text, if it was not JSON)
+
+    @property
+    def content(self) -> str | None:
+        if self.status == 200 and isinstance(self.body, dict):
+            return (self.body.get("completion_message") or {}).get("content")
+        return None
+
+
+def chat(server: Server, model: str, text: str, *, max_tokens: int | None = None, timeout: float = 60.0) -> ChatReply:
+    """One non-streaming chat request on the release's own route, ``POST /v1/inference/chat-completion``."""
+    body: dict[str, Any] = {"model_id": model, "messages": [{"role": "user", "content": text}], "stream": False}
+    if max_tokens is not None:
+        body["sampling_params"] = {"max_tokens": max_tokens}
+    request = urllib.request.Request(f"{server.url}/v1/inference/chat-completion", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback only)
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    try:
+        return ChatReply(status, json.loads(raw))
+    except ValueError:
+        return ChatReply(status, raw.decode(errors="replace"))
+
+
+# --- command line: looplab real-stack {install,serve} --------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Fill the ``real-stack`` sub-command's parser."""
+    parser.description = ("The released Llama Stack server, 0.2.2 (its remote::vllm adapter crashes with "
+                          "'Event loop is closed') and 0.2.3 (fixed by PR #1969), against looplab's backend.")
+    sub = parser.add_subparsers(dest="real_stack_command", metavar="{install,serve}", required=True)
+    install = sub.add_parser("install", help="install the releases (cached: a second run takes a second)",
+                             description="Install releases from the package index into .cache/real-stack/, as "
+                                         "overlays on the incident-era environment .venv-incident/ (openai 1.73).")
+    install.add_argument("versions", nargs="*", metavar="VERSION",
+                         help=f"{' or '.join(RELEASES)} (default: both)")
+    serve = sub.add_parser("serve", help="run a release on 127.0.0.1 until Ctrl-C",
+                           description="Run a release's own server (bound to 127.0.0.1) against a backend; "
+                                       "without --vllm-url, a mock vLLM is started for it.")
+    serve.add_argument("version", choices=list(RELEASES), help="the release")
+    serve.add_argument("--vllm-url", help="the backend's OpenAI base URL, e.g. http://127.0.0.1:8000/v1 "
+                                          "(default: start a mock vLLM on a free port)")
+    serve.add_argument("--model", default=DEFAULT_MODEL, help=f"the model to register (default: {DEFAULT_MODEL})")
+    serve.add_argument("--api-token", default="fake", help="the backend's API key (default: fake)")
+    serve.add_argument("--max-tokens", type=int, default=64, help="the provider's max_tokens (default: 64)")
+    serve.add_argument("--port", type=int, help="port to bind on 127.0.0.1 (default: a free one)")
+    serve.add_argument("--diagnostic-no-retries", action="store_true",
+                       help="DIAGNOSTIC, not the release's behaviour: AsyncOpenAI defaults to max_retries=0, "
+                            "so the crash the retries hid shows as an HTTP 500")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``looplab real-stack install|serve``."""
+    try:
+        if args.real_stack_command == "install":
+            for version in args.versions:
+                _check_version(version)
+            for version in args.versions or RELEASES:
+                ensure_release(version)
+            return 0
+        return _serve(args)
+    except (ReleaseError, ValueError, FileNotFoundError, ServerError) as exc:
+        print(f"looplab real-stack: {exc}", file=sys.stderr)
+        return 1
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import signal
+
+    from .servers import start_mock
+
+    ensure_release(args.version)
+
+    def on_signal(signum: int, frame: Any) -> None:  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
+    started: list[Server] = []
+    try:
+        vllm_url = args.vllm_url
+        if not vllm_url:
+            mock = start_mock(keepalive_s=60, models=[args.model])
+            started.append(mock)
+            vllm_url = f"{mock.url}/v1"
+            _say(f"mock vLLM listening on {mock.url} (serving {args.model})")
+        _say(f"starting llama-stack {args.version} against {vllm_url}"
+             + (" with the DIAGNOSTIC no-retries switch" if args.diagnostic_no_retries else ""))
+        stack = start_release(args.version, vllm_url, retries=not args.diagnostic_no_retries,
+                              api_token=args.api_token, model=args.model, max_tokens=args.max_tokens, port=args.port)
+        started.append(stack)
+        body = json.dumps({"model_id": args.model, "messages": [{"role": "user", "content": "hello"}]})
+        print(f"\n  llama-stack {args.version} listening on {stack.url}\n"
+              f"  try: curl -s {stack.url}/v1/inference/chat-completion -H 'content-type: application/json' "
+              f"-d '{body}'\n  Press Ctrl-C to stop. Its log follows.\n", flush=True)
+        _follow(stack)
+        print(f"looplab real-stack: llama-stack {args.version} exited with code {stack.process.returncode}",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def _follow(server: Server) -> None:
+    """Copy the server's log to stdout until it exits (or Ctrl-C)."""
+    position = 0
+    while True:
+        running = server.running
+        try:
+            with open(server.log_path, "rb") as log:
+                log.seek(position)
+                chunk = log.read()
+        except FileNotFoundError:
+            chunk = b""
+        if chunk:
+            position += len(chunk)
+            sys.stdout.write(chunk.decode(errors="replace"))
+            sys.stdout.flush()
+        if not running:
+            return
+        time.sleep(0.2)  # polling a file, as tail -f does
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m looplab.real_stack")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
