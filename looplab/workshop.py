@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -82,6 +83,19 @@ def error_of(response: httpx2.Response) -> str:
         return f"{response.status_code} {error['type']}: {error['message']}"
     except (ValueError, KeyError, TypeError):
         return f"{response.status_code} {response.text[:200]}"
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def plain(text: str) -> str:
+    """Text without terminal colour codes (servers that log with rich colour their tracebacks)."""
+    return _ANSI.sub("", text)
+
+
+def lines_with(text: str, *needles: str) -> str:
+    """The lines of a log that contain any of ``needles``, colour codes removed."""
+    return "\n".join(line.strip() for line in plain(text).splitlines() if any(n in line for n in needles))
 
 
 class Table:

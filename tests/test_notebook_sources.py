@@ -1,0 +1,56 @@
+"""The notebooks as source: output-free, headed from the manifest, closing with key points.
+
+Their *execution* is collected by nbmake from build/executed/ (see conftest.py); this file checks
+what is committed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from looplab import episodes
+
+ROOT = Path(__file__).resolve().parents[1]
+ALL_NOTEBOOKS = sorted(p for d in ("notebooks", "solutions", "labs") for p in (ROOT / d).glob("*.ipynb"))
+GUIDED = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code, "a notebook without code"
+    assert all(not c.outputs and c.execution_count is None for c in code), "strip outputs before committing"
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_manifest_and_notebooks_agree():
+    manifest = episodes.load()
+    assert [e.notebook for e in manifest.episodes] == GUIDED
+    result = subprocess.run([sys.executable, "-m", "looplab", "episodes", "check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", GUIDED, ids=lambda p: p.name)
+def test_guided_notebook_opens_with_its_goal_and_closes_with_key_points(path):
+    nb = nbformat.read(path, as_version=4)
+    assert episodes.HEADER_TAG in nb.cells[0].metadata.get("tags", [])
+    assert "**You will be able to:**" in nb.cells[0].source
+    assert nb.cells[-1].cell_type == "markdown" and nb.cells[-1].source.startswith("## Key points")
+
+
+def test_episode_check_catches_a_header_edited_by_hand(tmp_path):
+    manifest = episodes.load()
+    episode = manifest.episodes[0]
+    copy = tmp_path / episode.notebook.name
+    nb = nbformat.read(episode.notebook, as_version=4)
+    nb.cells[0].source = nb.cells[0].source.replace("teaching", "lecturing")
+    nbformat.write(nb, copy)
+    assert episodes.sync(copy, episode, check=True) is True
+    assert episodes.sync(copy, episode) is True and episodes.sync(copy, episode, check=True) is False
