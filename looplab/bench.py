@@ -608,6 +608,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="concurrent requests (default: 500 streams for mock; 20 per round for strategies)")
     p.add_argument("--vllm-url", help="strategies: measure against this backend instead of a fresh mock")
     p.add_argument("--plot", type=Path, metavar="PNG", help="strategies: also save a chart to this file")
+    p.add_argument("--strategies", metavar="LIST",
+                   help="strategies: comma-separated names or import paths (module:Class) to measure after "
+                        "'reused' (default: all of looplab's)")
     p.add_argument("--warmup", type=_at_least(0), default=20, metavar="W",
                    help="sequential warm-up requests per server, not counted (default: 20)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
@@ -621,8 +624,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.target == "strategies":
         return _run_strategies(args)
-    if args.vllm_url or args.plot:
-        print("looplab bench: --vllm-url and --plot go with --target strategies", file=sys.stderr)
+    if args.vllm_url or args.plot or args.strategies:
+        print("looplab bench: --vllm-url, --plot and --strategies go with --target strategies", file=sys.stderr)
         return 2
     try:
         report = measure(args.requests or 300, args.concurrency or 500, args.warmup, Console(stderr=True))
@@ -653,9 +656,12 @@ def _run_strategies(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     try:
         with Progress(console=console, transient=True, disable=args.json or not console.is_terminal) as progress:
-            task = progress.add_task("strategies", total=rounds * len(strategy_bench.STRATEGIES))
+            names = strategy_bench.STRATEGIES
+            if args.strategies:
+                names = ("reused", *[n.strip() for n in args.strategies.split(",") if n.strip() and n.strip() != "reused"])
+            task = progress.add_task("strategies", total=rounds * len(names))
             report = strategy_bench.measure(vllm_url=args.vllm_url, requests=args.requests or 200,
-                                            concurrency=args.concurrency or 20, rounds=rounds,
+                                            concurrency=args.concurrency or 20, rounds=rounds, names=names,
                                             tick=lambda: progress.advance(task))
     except BenchError as exc:
         print(f"looplab bench: {exc}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""The ``looplab`` command: ``mock-vllm``, ``stack``, ``bench``, ``real-stack``, ``episodes``, ``cleanup``, ``doctor``."""
+"""The ``looplab`` command: ``mock-vllm``, ``stack``, ``bench``, ``real-stack``, ``labs``, ``episodes``, ``cleanup``, ``doctor``."""
 
 from __future__ import annotations
 
@@ -109,6 +109,20 @@ def _run_cleanup(args: argparse.Namespace) -> int:
     return 0 if not left else 1
 
 
+def _run_labs(args: argparse.Namespace) -> int:
+    from . import labs
+
+    if args.labs_command == "check":
+        return labs.check_command(args.paths)
+    changed = labs.build(check=args.check)
+    for path in changed:
+        print(f"{'differs' if args.check else 'written'}: {path.relative_to(labs.ROOT)}")
+    if args.check and changed:
+        print("labs/ is generated: run `looplab labs build` and commit the result", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _run_episodes(args: argparse.Namespace) -> int:
     from . import episodes
 
@@ -137,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--session", help="only the servers started under this LOOPLAB_SESSION")
     episodes = sub.add_parser("episodes", help="write notebook headers from episodes.yml (sync), or check them")
     episodes.add_argument("action", choices=["sync", "check"])
+    labs = sub.add_parser("labs", help="generate labs/ from solutions/ (build), or check learners' lab notebooks")
+    labs_sub = labs.add_subparsers(dest="labs_command", required=True, metavar="ACTION")
+    labs_build = labs_sub.add_parser("build", help="write labs/ from solutions/ (deterministic)")
+    labs_build.add_argument("--check", action="store_true", help="only report labs that differ; exit 1 if any")
+    labs_check = labs_sub.add_parser("check", help="run lab notebooks in fresh kernels and report each check")
+    labs_check.add_argument("paths", nargs="+", type=Path, help="lab notebooks, or folders of them")
     doctor = sub.add_parser("doctor", help="check this machine for the workshop")
     doctor.add_argument("--skip-jupyter", action="store_true", help="do not check the Jupyter kernel")
     from .bench import add_arguments as add_bench
@@ -157,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_stack(args)
     if args.command == "cleanup":
         return _run_cleanup(args)
+    if args.command == "labs":
+        return _run_labs(args)
     if args.command == "episodes":
         return _run_episodes(args)
     if args.command == "doctor":

@@ -30,7 +30,7 @@ class Episode:
     exercises: int
     agendas: list[str]
     questions: list[str] = field(default_factory=list)
-    lab: str | None = None
+    lab: dict[str, Any] | None = None
 
     @property
     def stem(self) -> str:

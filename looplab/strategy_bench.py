@@ -56,7 +56,10 @@ class _Samples:
 async def _make(name: str, config: VLLMConfig, model: str) -> Any:
     if name == "reused":
         return _Reused(config)
-    adapter = resolve(name)(config)
+    try:
+        adapter = resolve(name)(config)
+    except ValueError as exc:
+        raise BenchError(str(exc)) from None
     await adapter.initialize()
     await adapter.register_model(model)
     if hasattr(adapter, "on_serving_start"):

@@ -6,6 +6,7 @@ Shared by the tests, the notebooks and the lab checks, so each proves the same t
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import time
 import uuid
@@ -88,8 +89,14 @@ async def burst(url: str, n: int, *, concurrent: bool, stream_every: int = 2, la
 
 
 def run_burst(url: str, n: int, **kwargs: Any) -> BurstResult:
-    """:func:`burst` from synchronous code (tests); in a notebook, ``await burst(...)`` instead."""
-    return asyncio.run(burst(url, n, **kwargs))
+    """:func:`burst` from synchronous code. Where a loop is already running in this thread (a
+    Jupyter cell, a lab check), it runs on a fresh loop in a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(burst(url, n, **kwargs))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, burst(url, n, **kwargs)).result()
 
 
 def delivery_counts(records: list[dict[str, Any]], markers: list[str]) -> dict[str, int]:

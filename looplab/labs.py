@@ -1,0 +1,190 @@
+"""``looplab labs``: generate the exercise notebooks from their solutions, and check learners' work.
+
+Solutions (``solutions/lab-NN-*.ipynb``) are the source of truth. In them the learner's part is
+marked nbgrader-style::
+
+    ### BEGIN SOLUTION
+    ...the answer...
+    ### END SOLUTION
+
+always inside a definition (a function or method body, or a module file written by ``%%writefile``),
+so the generated lab still runs: the region becomes ``raise NotImplementedError(...)`` and only the
+check cells (tagged ``check``) fail. Cells tagged ``solution`` (worked answers shown only in the
+solutions) are dropped, outputs and execution counts are cleared, and all metadata but the kernel and
+the cell tags is removed. The header comes from ``episodes.yml``. Building twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from . import episodes
+
+ROOT = episodes.ROOT
+SOLUTIONS, LABS = ROOT / "solutions", ROOT / "labs"
+CHECK_TAG, SOLUTION_TAG, EXERCISE_TAG = "check", "solution", "exercise"
+_REGION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*### END SOLUTION[^\n]*(\n|$)",
+                     re.MULTILINE | re.DOTALL)
+STUB = 'raise NotImplementedError("Exercise: write your answer here")'
+
+
+def strip_solutions(source: str) -> str:
+    """Replace every solution region by a stub at the region's indentation."""
+    return _REGION.sub(lambda m: f"{m['indent']}# YOUR CODE HERE\n{m['indent']}{STUB}\n", source)
+
+
+def lab_episode(path: Path) -> episodes.Episode:
+    """``lab-04-...`` -> episode 4 (labs practise what the notebook of the same number explains)."""
+    match = re.match(r"lab-(\d+)-", path.name)
+    if not match:
+        raise ValueError(f"{path.name}: a lab's file name starts with lab-NN-")
+    return episodes.load().episode(int(match.group(1)))
+
+
+def lab_header(path: Path) -> str:
+    episode = lab_episode(path)
+    lab = episode.lab or {}
+    return (f"# Lab {episode.number:02d} · {lab.get('title', episode.title)}\n\n"
+            f"**Time to allow:** {lab.get('minutes', episode.exercises)} min · practises "
+            f"[notebook {episode.number:02d}: {episode.title}](../notebooks/{episode.stem}.ipynb), "
+            "which explains what you need.\n\n"
+            f"**Goal:** {episode.outcome}\n\n"
+            "**How it works:** write your answer where a cell says `YOUR CODE HERE`, then run the check "
+            "cell below it. A check runs your code against real servers and either prints ✔ or tells you "
+            "what is still wrong, with a hint. Run the cells in order; re-run a check as often as you like.")
+
+
+def build_notebook(solution: Path) -> str:
+    """The lab generated from one solution notebook, as the exact text to write."""
+    nb = nbformat.read(solution, as_version=4)
+    cells = []
+    for cell in nb.cells:
+        tags = [t for t in cell.get("metadata", {}).get("tags", [])]
+        if SOLUTION_TAG in tags:
+            continue
+        source = cell.source
+        if episodes.HEADER_TAG in tags:
+            source = lab_header(solution)
+        if cell.cell_type == "code":
+            new = nbformat.v4.new_code_cell(strip_solutions(source))
+        else:
+            new = nbformat.v4.new_markdown_cell(source)
+        new["id"] = cell.get("id") or f"cell-{len(cells)}"
+        new.metadata = {"tags": tags} if tags else {}
+        cells.append(new)
+    lab = nbformat.v4.new_notebook(cells=cells)
+    lab.metadata = {"kernelspec": nb.metadata.get("kernelspec", {"name": "python3", "display_name": "Python 3",
+                                                                    "language": "python"}),
+                    "language_info": {"name": "python"}}
+    return nbformat.writes(lab) + "\n"
+
+
+def sync_solution_header(solution: Path) -> bool:
+    """Solutions carry the same header as their lab (from the manifest); True if it changed."""
+    nb = nbformat.read(solution, as_version=4)
+    header = lab_header(solution)
+    for cell in nb.cells:
+        if episodes.HEADER_TAG in cell.get("metadata", {}).get("tags", []):
+            if cell.source == header:
+                return False
+            cell.source = header
+            nbformat.write(nb, solution)
+            return True
+    raise ValueError(f"{solution.name}: the first cell must be tagged {episodes.HEADER_TAG!r}")
+
+
+def build(solutions: Path = SOLUTIONS, labs: Path = LABS, *, check: bool = False) -> list[Path]:
+    """Write every lab; return those that changed (with ``check``, those that would)."""
+    changed = []
+    labs.mkdir(exist_ok=True)
+    for solution in sorted(solutions.glob("lab-*.ipynb")):
+        if not check:
+            sync_solution_header(solution)
+        text = build_notebook(solution)
+        target = labs / solution.name
+        if not target.exists() or target.read_text() != text:
+            changed.append(target)
+            if not check:
+                target.write_text(text)
+    expected = {s.name for s in solutions.glob("lab-*.ipynb")}
+    for stray in sorted(labs.glob("lab-*.ipynb")):
+        if stray.name not in expected:
+            changed.append(stray)
+            if not check:
+                stray.unlink()
+    return changed
+
+
+# --- checking learners' notebooks ------------------------------------------------------------------
+
+@dataclass
+class CheckResult:
+    notebook: str
+    check: str
+    status: str  # passed | failed | not attempted | error
+    detail: str = ""
+
+
+def _check_name(source: str) -> str:
+    match = re.search(r"checks\.(\w+)\(", source)
+    return match.group(1) if match else "check"
+
+
+def run_checks(path: Path, timeout: int = 180) -> tuple[list[CheckResult], list[str]]:
+    """Execute a lab notebook in a fresh kernel, in a scratch folder (the files its cells write go
+    there, not next to the notebook). Returns the check results and the errors of other cells."""
+    import tempfile
+
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    with tempfile.TemporaryDirectory(prefix="looplab-labcheck-") as scratch:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": scratch}}).execute()
+    results, other_errors = [], []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        is_check = CHECK_TAG in cell.get("metadata", {}).get("tags", [])
+        if not is_check:
+            other_errors += [f"{e['ename']}: {e['evalue']}" for e in errors]
+            continue
+        name = _check_name(cell.source)
+        if not errors:
+            results.append(CheckResult(path.name, name, "passed"))
+        elif errors[0]["ename"] == "NotImplementedError":
+            results.append(CheckResult(path.name, name, "not attempted"))
+        elif errors[0]["ename"] == "LabCheckFailed":
+            results.append(CheckResult(path.name, name, "failed", errors[0]["evalue"]))
+        else:
+            results.append(CheckResult(path.name, name, "error", f"{errors[0]['ename']}: {errors[0]['evalue']}"))
+    return results, other_errors
+
+
+def check_command(paths: list[Path], out: Any = print) -> int:
+    """``looplab labs check``: a table of every check in every notebook; 0 only if all passed."""
+    notebooks: list[Path] = []
+    for path in paths:
+        notebooks += sorted(path.glob("*.ipynb")) if path.is_dir() else [path]
+    if not notebooks:
+        out("looplab labs check: no notebooks found")
+        return 2
+    rows: list[CheckResult] = []
+    for notebook in notebooks:
+        results, other_errors = run_checks(notebook)
+        rows += results
+        rows += [CheckResult(notebook.name, "(other cell)", "error", e) for e in other_errors]
+    width = max(len(r.notebook) for r in rows) if rows else 10
+    out(f"{'notebook':<{width}}  {'check':<18}  result")
+    for r in rows:
+        detail = f": {r.detail}" if r.detail else ""
+        out(f"{r.notebook:<{width}}  {r.check:<18}  {r.status}{detail}")
+    passed = sum(r.status == "passed" for r in rows)
+    out(f"{passed} of {len(rows)} checks passed")
+    return 0 if rows and passed == len(rows) else 1

@@ -1,0 +1,77 @@
+"""Labs are generated from solutions, fail their checks unsolved, and `looplab labs check` reports it.
+
+(The solutions themselves are executed by nbmake from build/executed/solutions: all checks pass.)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from looplab import labs
+
+ROOT = Path(__file__).resolve().parents[1]
+LAB_FILES = sorted((ROOT / "labs").glob("lab-*.ipynb"))
+
+
+def test_labs_are_exactly_what_the_build_generates(tmp_path):
+    assert [p.name for p in LAB_FILES] == [p.name for p in sorted((ROOT / "solutions").glob("lab-*.ipynb"))]
+    for solution in sorted((ROOT / "solutions").glob("lab-*.ipynb")):
+        generated = labs.build_notebook(solution)
+        assert (ROOT / "labs" / solution.name).read_text() == generated, \
+            f"labs/{solution.name} differs from its solution: run `looplab labs build`"
+    result = subprocess.run([sys.executable, "-m", "looplab", "labs", "build", "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_build_is_deterministic_and_reports_drift(tmp_path):
+    solutions, out = ROOT / "solutions", tmp_path / "labs"
+    assert len(labs.build(solutions, out)) == len(LAB_FILES)
+    assert labs.build(solutions, out) == []  # a second build changes nothing
+    victim = out / LAB_FILES[0].name
+    victim.write_text(victim.read_text().replace("YOUR CODE HERE", "edited by hand"))
+    assert labs.build(solutions, out, check=True) == [victim]
+
+
+@pytest.mark.parametrize("path", LAB_FILES, ids=lambda p: p.name)
+def test_a_lab_gives_no_answer_away(path):
+    nb = nbformat.read(path, as_version=4)
+    solution = nbformat.read(ROOT / "solutions" / path.name, as_version=4)
+    text = "\n".join(c.source for c in nb.cells)
+    assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+    assert "YOUR CODE HERE" in text
+    assert not any(labs.SOLUTION_TAG in c.metadata.get("tags", []) for c in nb.cells)
+    assert set(nb.metadata) == {"kernelspec", "language_info"}
+    assert sum(labs.CHECK_TAG in c.metadata.get("tags", []) for c in nb.cells) >= 1
+    assert nb.cells[0].source == solution.cells[0].source and nb.cells[0].source.startswith("# Lab ")
+    assert nb.cells[-1].source.startswith("## Key points")
+
+
+def test_strip_solutions_keeps_the_indentation():
+    source = ("def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n\n"
+              "class C:\n    def g(self):\n        ### BEGIN SOLUTION\n        return 2\n        ### END SOLUTION\n")
+    stripped = labs.strip_solutions(source)
+    assert "return x + 1" not in stripped and "return 2" not in stripped
+    assert f"    {labs.STUB}" in stripped and f"        {labs.STUB}" in stripped
+    compile(stripped, "<lab>", "exec")
+
+
+@pytest.mark.parametrize("path", LAB_FILES, ids=lambda p: p.name)
+def test_an_unsolved_lab_runs_and_only_its_checks_fail(path):
+    results, other_errors = labs.run_checks(path)
+    assert other_errors == [], "only check cells may fail in an unsolved lab"
+    assert results and all(r.status in ("not attempted", "failed") for r in results), results
+
+
+def test_labs_check_command_gives_a_table_and_an_exit_code(tmp_path):
+    solved, unsolved = ROOT / "solutions" / LAB_FILES[0].name, LAB_FILES[0]
+    for path, code, status in ((solved, 0, "passed"), (unsolved, 1, "not attempted")):
+        result = subprocess.run([sys.executable, "-m", "looplab", "labs", "check", str(path)], capture_output=True,
+                                text=True, timeout=300, cwd=tmp_path)
+        assert result.returncode == code, result.stdout + result.stderr
+        assert f"crash_script        {status}" in result.stdout
+        assert result.stdout.strip().endswith(f"{1 if code == 0 else 0} of 1 checks passed")
