@@ -7,6 +7,7 @@ per test run and the site never shows stale outputs. The sources stay output-fre
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -19,7 +20,11 @@ NOTEBOOK_DIRS = ("notebooks", "solutions")
 def pytest_configure(config) -> None:
     # Only the outermost run copies: a notebook that runs pytest itself (notebook 06) must not wipe
     # the copies its own outer run is executing.
-    if not config.getoption("nbmake", default=False) or os.environ.get("LOOPLAB_EXECUTED_DIR"):
+    # And only a run that collects the notebooks (the whole suite, or build/executed itself): a
+    # developer's `pytest tests/test_x.py` must not wipe copies another run is executing.
+    collects_notebooks = any("build/executed" in str(arg) for arg in config.args)
+    if not config.getoption("nbmake", default=False) or os.environ.get("LOOPLAB_EXECUTED_DIR") \
+            or not collects_notebooks:
         return
     os.environ["LOOPLAB_EXECUTED_DIR"] = str(EXECUTED)
     for name in NOTEBOOK_DIRS:
@@ -28,3 +33,14 @@ def pytest_configure(config) -> None:
         target.mkdir(parents=True)
         for notebook in sorted((ROOT / name).glob("*.ipynb")):
             shutil.copy2(notebook, target / notebook.name)
+
+
+def pytest_runtest_logreport(report) -> None:
+    """Record how long each executed notebook took (the facilitator's agendas show it)."""
+    if report.when != "call" or ".ipynb" not in report.nodeid or not os.environ.get("LOOPLAB_EXECUTED_DIR"):
+        return
+    relative = report.nodeid.split("::")[0].split("build/executed/")[-1]
+    timings_file = EXECUTED / "timings.json"
+    timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
+    timings[relative] = round(report.duration, 1)
+    timings_file.write_text(json.dumps(timings, indent=1, sort_keys=True))

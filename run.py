@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -58,6 +59,9 @@ def setup() -> None:
     run(uv, "sync", "--locked", "--quiet", "--python", sys.executable, cwd=ROOT, env=env)
     setup_incident_env(uv)
     setup_real_stack()
+    setup_real_vllm()
+    setup_site_assets()
+    setup_chromium()
 
 
 def setup_incident_env(uv: Path) -> None:
@@ -77,6 +81,55 @@ def setup_real_stack() -> None:
     """The released llama-stack 0.2.2 and 0.2.3, installed on top of .venv-incident/ (cached)."""
     say("installing llama-stack 0.2.2 and 0.2.3 on top of .venv-incident/ (envs/llama-stack-*.txt)")
     run(python(), "-m", "looplab.real_stack", "install", cwd=ROOT)
+
+
+def setup_real_vllm() -> None:
+    """A real vLLM (CPU build, .venv-vllm/) and its tiny local model, where vLLM can run (Linux x86_64)."""
+    say("checking .venv-vllm/ (a real vLLM, CPU build) and its tiny model")
+    run(python(), "-m", "looplab", "real-vllm", "setup", cwd=ROOT)
+
+
+MERMAID_VERSION = "11.17.2"
+MERMAID = ROOT / "docs" / "assets" / "vendor" / "mermaid.min.js"
+
+
+def setup_site_assets() -> None:
+    """Vendor mermaid from the npm registry, so the site draws its diagrams with no internet."""
+    stamp = MERMAID.with_suffix(".version")
+    if MERMAID.exists() and stamp.exists() and stamp.read_text().strip() == MERMAID_VERSION:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit("run.py: npm is needed once, to vendor mermaid for the website: install it "
+                 "(e.g. `apt-get install npm`) and run this command again.")
+    say(f"vendoring mermaid {MERMAID_VERSION} for the website (npm registry)")
+    import tarfile
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=ROOT / ".tools") as tmp:
+        run(npm, "pack", f"mermaid@{MERMAID_VERSION}", "--silent", "--pack-destination", tmp, cwd=tmp,
+            stdout=subprocess.DEVNULL)
+        (tarball,) = Path(tmp).glob("mermaid-*.tgz")
+        with tarfile.open(tarball) as archive:
+            member = archive.extractfile("package/dist/mermaid.min.js")
+            if member is None:
+                sys.exit("run.py: the mermaid package has no dist/mermaid.min.js")
+            MERMAID.parent.mkdir(parents=True, exist_ok=True)
+            MERMAID.write_bytes(member.read())
+    stamp.write_text(MERMAID_VERSION + "\n")
+
+
+def setup_chromium() -> None:
+    """Debian's Chromium, for the website's browser tests (Playwright drives it; it downloads nothing)."""
+    if shutil.which("chromium") or shutil.which("chromium-browser"):
+        return
+    if sys.platform.startswith("linux") and shutil.which("apt-get") and os.geteuid() == 0:
+        say("installing Chromium (Debian package) for the website's browser tests")
+        run("apt-get", "update", "-qq", stdout=subprocess.DEVNULL)
+        run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium",
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, stdout=subprocess.DEVNULL)
+    else:
+        say("Chromium is not installed: the browser tests will skip (install your OS's chromium package)")
 
 
 def python() -> str:

@@ -1,4 +1,4 @@
-"""The ``looplab`` command: ``mock-vllm``, ``stack``, ``bench``, ``real-stack``, ``labs``, ``episodes``, ``cleanup``, ``doctor``."""
+"""The ``looplab`` command: ``mock-vllm``, ``stack``, ``bench``, ``real-vllm``, ``real-stack``, ``labs``, ``episodes``, ``cleanup``, ``doctor``."""
 
 from __future__ import annotations
 
@@ -162,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench import add_arguments as add_bench
 
     add_bench(sub.add_parser("bench", help="measure latency: the mock against a bare uvicorn app, or every strategy"))
+    from .real_vllm import add_arguments as add_real_vllm
+
+    add_real_vllm(sub.add_parser("real-vllm", help="a real vLLM (CPU build) serving a tiny local model",
+                                 description="setup | install | build-model | serve (until Ctrl-C)"))
     from .real_stack import add_arguments as add_real_stack
 
     add_real_stack(sub.add_parser("real-stack", help="the released llama-stack 0.2.2 (crashes) and 0.2.3 (fixed) "
@@ -189,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .bench import run as run_bench
 
         return run_bench(args)
+    if args.command == "real-vllm":
+        from .real_vllm import run as run_real_vllm
+
+        return run_real_vllm(args)
     if args.command == "real-stack":
         from .real_stack import run as run_real_stack
 

@@ -67,8 +67,9 @@ RAW_BODIES = {  # name -> (bytes, headers, expected status)
         {"role": "user", "content": [[[[[[["deep"]]]]]]]}]}).encode(), JSON, 400),
     "very long prompt": (json.dumps({"model": "tiny-llama", "messages": [
         {"role": "user", "content": "word " * 5000}]}).encode(), JSON, 400),
+    # real vLLM 0.32.0 clamps max_tokens to the room the prompt leaves (measured: 200, finish "length")
     "prompt plus max_tokens beyond context": (json.dumps({"model": "tiny-llama", "max_tokens": 500, "messages": [
-        {"role": "user", "content": "word " * 100}]}).encode(), JSON, 400),
+        {"role": "user", "content": "word " * 100}]}).encode(), JSON, 200),
     "text/plain": (json.dumps(VALID_CHAT).encode(), {"content-type": "text/plain"}, 400),
     "form encoded": (b"model=tiny-llama&messages=hi", {"content-type": "application/x-www-form-urlencoded"}, 400),
     "multipart": (b"--b\r\n\r\nx\r\n--b--", {"content-type": "multipart/form-data; boundary=b"}, 400),

@@ -38,7 +38,12 @@ class _Auth:
 
 
 def _sse(frame: Any) -> bytes:
-    return f"data: {frame if isinstance(frame, str) else json.dumps(frame)}\n\n".encode()
+    # Compact JSON, as vLLM writes its chunks (checked against a live vLLM by tests/test_real_vllm.py).
+    return f"data: {frame if isinstance(frame, str) else json.dumps(frame, separators=(',', ':'))}\n\n".encode()
+
+
+_CHARS_PER_TOKEN_BOUND = 13  # before tokenizing, vLLM refuses a text prompt of over 13 characters per context token
+_MAX_N = 16
 
 
 def create_app(settings: MockSettings | None = None) -> FastAPI:
@@ -78,42 +83,58 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
                            "model")
         return name
 
-    def check_sampling(req: Any, max_tokens: int | None, prompt_tokens: int) -> None:
+    # The checks run in real vLLM 0.32.0's order: the request (stream options, a max_tokens above the
+    # context length), then the prompt (characters, then tokens), then the sampling parameters.
+    # Below the context length, max_tokens is clamped to the room the prompt leaves, as vLLM does.
+    def check_request(req: Any, max_tokens: int | None, field: str) -> None:
         limit = settings.max_model_len
         if req.stream_options is not None and not req.stream:
             raise bad_request("Stream options can only be defined when `stream=True`. (parameter=stream_options)",
                               "stream_options")
-        if req.n < 1:
-            raise bad_request(f"n must be at least 1, got {req.n}. (parameter=n, value={req.n})", "n")
-        if req.n > 16:
-            raise bad_request(f"n must be at most 16, got {req.n}. (parameter=n, value={req.n})", "n")
-        if req.temperature is not None and req.temperature < 0:
-            raise bad_request(f"temperature must be non-negative, got {req.temperature}.", "temperature")
-        if req.top_p is not None and not 0 < req.top_p <= 1:
-            raise bad_request(f"top_p must be in (0, 1], got {req.top_p}.", "top_p")
-        if prompt_tokens >= limit:
-            raise bad_request(f"This model's maximum context length is {limit} tokens. However, your request has "
-                              f"{prompt_tokens} input tokens. Please reduce the length of the input messages.",
-                              "input_tokens")
-        if max_tokens is None:
-            return
-        if max_tokens < 1:
-            raise bad_request(f"max_tokens must be at least 1, got {max_tokens}. "
-                              f"(parameter=max_tokens, value={max_tokens})", "max_tokens")
-        if max_tokens > limit:
-            raise bad_request(f"max_tokens={max_tokens} cannot be greater than max_model_len={limit}. "
-                              f"Please request fewer output tokens. (parameter=max_tokens, value={max_tokens})",
-                              "max_tokens")
-        if prompt_tokens + max_tokens > limit:
-            raise bad_request(f"This model's maximum context length is {limit} tokens. However, you requested "
-                              f"{prompt_tokens + max_tokens} tokens ({prompt_tokens} in the messages, "
-                              f"{max_tokens} in the completion). Please reduce the length of the messages or "
-                              "completion.", "max_tokens")
+        if max_tokens is not None and max_tokens > limit:
+            raise bad_request(f"{field}={max_tokens} cannot be greater than max_model_len={limit}. "
+                              f"Please request fewer output tokens. (parameter={field}, value={max_tokens})", field)
 
-    async def generate(request: Request, req: Any, *, chat: bool, source: str, prompt_tokens: int,
+    def check_prompt(chars: int | None, tokens: int, *, exact: bool) -> None:
+        """``chars`` of a text prompt (None for token ids); ``exact``: vLLM knows the full token count
+        (token ids) rather than "at least" the limit plus one (text, tokenized with truncation)."""
+        limit = settings.max_model_len
+        if chars is not None and chars > _CHARS_PER_TOKEN_BOUND * limit:
+            raise bad_request(f"This model's maximum context length is {limit} tokens. However, your prompt contains "
+                              f"{chars} characters (more than {_CHARS_PER_TOKEN_BOUND * limit} characters, which is "
+                              f"the upper bound for {limit} input tokens). Please reduce the length of the input "
+                              f"prompt. (parameter=input_text, value={chars})", "input_text")
+        if tokens > limit:
+            count, at_least = (tokens, "") if exact else (limit + 1, "at least ")
+            raise bad_request(f"This model's maximum context length is {limit} tokens. However, your prompt contains "
+                              f"{at_least}{count} input tokens, which exceeds this limit even without any output "
+                              f"tokens. Please reduce the length of the input prompt. "
+                              f"(parameter=input_tokens, value={count})", "input_tokens")
+
+    def check_sampling(req: Any, max_tokens: int | None, prompt_tokens: int) -> int:
+        """Validate the sampling fields; return the room for output (vLLM clamps max_tokens to it)."""
+        if req.n < 1:
+            raise bad_request(f"n must be at least 1, got {req.n}.")
+        if req.n > _MAX_N:  # the mock's own bound (real vLLM has none): a huge n would let one request hang it
+            raise bad_request(f"n must be at most {_MAX_N}, got {req.n}. (parameter=n, value={req.n})", "n")
+        if req.temperature is not None and req.temperature < 0:
+            raise bad_request(f"temperature must be non-negative, got {req.temperature}. "
+                              f"(parameter=temperature, value={req.temperature})", "temperature")
+        if req.top_p is not None and not 0 < req.top_p <= 1:
+            raise bad_request(f"top_p must be in (0, 1], got {req.top_p}. (parameter=top_p, value={req.top_p})",
+                              "top_p")
+        room = settings.max_model_len - prompt_tokens
+        effective = room if max_tokens is None else min(max_tokens, room)
+        if effective < 1:
+            raise bad_request(f"max_tokens must be at least 1, got {effective}. "
+                              f"(parameter=max_tokens, value={effective})", "max_tokens")
+        return room
+
+    async def generate(request: Request, req: Any, *, model: str, chat: bool, sources: list[tuple[str, int]],
                        max_tokens: int | None) -> Response:
-        model = check_model(req.model)
-        check_sampling(req, max_tokens, prompt_tokens)
+        """Answer for ``sources`` (text and token count of each prompt; several for a batch of prompts)."""
+        rooms = [check_sampling(req, max_tokens, tokens) for _, tokens in sources]
+        prompt_tokens = sum(tokens for _, tokens in sources)
         record = request.scope["state"]["record"]
         number, fault = plan.next_request()
         record.update(request_number=number, model=model, stream=bool(req.stream), fault=fault, user=req.user)
@@ -122,8 +143,11 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
         if fault == "429":
             return errors.error_response(429, "Too Many Requests", f"Injected rate limit on request {number}.")
         seed = req.seed if req.seed is not None else settings.seed
-        outputs = [generation.generate(source, mode=settings.output, seed=seed + i, max_tokens=max_tokens)
-                   for i in range(req.n)]
+        outputs = []
+        for (source, _), room in zip(sources, rooms):
+            limit = None if max_tokens is None else min(max_tokens, room)  # clamped to the room left, as vLLM does
+            outputs += [generation.clip(generation.generate(source, mode=settings.output, seed=seed + i,
+                                                            max_tokens=limit), room) for i in range(req.n)]
         rid = generation.new_id("chatcmpl" if chat else "cmpl")
         record.update(id=rid, completion_tokens=sum(len(o.tokens) for o in outputs))
 
@@ -198,20 +222,36 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
 
     @app.post("/v1/chat/completions", dependencies=[Depends(require_json)])
     async def chat_completions(request: Request, req: ChatCompletionRequest) -> Response:
-        if not req.messages:
-            raise bad_request("The messages list must not be empty.", "messages")
-        user = [m for m in req.messages if m.role == "user"] or req.messages
+        model = check_model(req.model)
+        field = "max_completion_tokens" if req.max_completion_tokens is not None else "max_tokens"
         max_tokens = req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens
-        return await generate(request, req, chat=True, source=generation.message_text(user[-1].content),
-                              prompt_tokens=generation.chat_prompt_tokens(req.messages), max_tokens=max_tokens)
+        check_request(req, max_tokens, field)
+        if not req.messages:
+            raise bad_request("Cannot apply chat template to an empty conversation. Provide at least one message.")
+        user = [m for m in req.messages if m.role == "user"] or req.messages
+        prompt_tokens = generation.chat_prompt_tokens(req.messages)
+        # vLLM counts the characters of the rendered template; the mock has none, so it counts the contents.
+        check_prompt(sum(len(generation.message_text(m.content)) for m in req.messages), prompt_tokens, exact=False)
+        return await generate(request, req, model=model, chat=True,
+                              sources=[(generation.message_text(user[-1].content), prompt_tokens)],
+                              max_tokens=max_tokens)
 
     @app.post("/v1/completions", dependencies=[Depends(require_json)])
     async def completions(request: Request, req: CompletionRequest) -> Response:
-        if req.prompt is None or req.prompt == [] or req.prompt == "":
-            raise bad_request("Either prompt or prompt_embeds must be provided and non-empty.", "prompt")
-        source = generation.prompt_text(req.prompt)
-        return await generate(request, req, chat=False, source=source,
-                              prompt_tokens=len(generation.tokenize(source)), max_tokens=req.max_tokens)
+        model = check_model(req.model)
+        check_request(req, req.max_tokens, "max_tokens")
+        if req.prompt is None or req.prompt == "":
+            raise bad_request("Either prompt or prompt_embeds must be provided and non-empty. (parameter=prompt)",
+                              "prompt")
+        if req.prompt == []:
+            raise bad_request("You must pass at least one prompt")
+        prompts = generation.prompts(req.prompt)  # a batch of prompts gets one choice per prompt (times n)
+        for source, tokens, chars in prompts:
+            if tokens == 0:
+                raise bad_request("The decoder prompt cannot be empty")
+            check_prompt(chars, tokens, exact=chars is None)
+        return await generate(request, req, model=model, chat=False,
+                              sources=[(source, tokens) for source, tokens, _ in prompts], max_tokens=req.max_tokens)
 
     @app.post("/tokenize", dependencies=[Depends(require_json)])
     async def tokenize(req: TokenizeRequest) -> dict[str, Any]:

@@ -55,16 +55,19 @@ def chat_prompt_tokens(messages: list[Any]) -> int:
     return _PER_PROMPT + sum(_PER_MESSAGE + len(tokenize(message_text(m.content))) for m in messages)
 
 
-def prompt_text(prompt: Any) -> str:
+def prompts(prompt: Any) -> list[tuple[str, int, int | None]]:
+    """A completions ``prompt`` as vLLM sees it: one or a batch of prompts, each as (text to echo,
+    token count, character count or None for token ids)."""
     if isinstance(prompt, str):
-        return _printable(prompt)
-    if isinstance(prompt, list) and prompt and isinstance(prompt[0], str):
-        return _printable(prompt[0])
-    if isinstance(prompt, list) and prompt and isinstance(prompt[0], list):
-        return " ".join(f"<{t}>" for t in prompt[0])
+        # white space alone is still a token or two to a real tokenizer; only "" is an empty prompt
+        return [(_printable(prompt), max(len(tokenize(prompt)), 1 if prompt else 0), len(prompt))]
+    if isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt):
+        return [item for p in prompt for item in prompts(p)]
+    if isinstance(prompt, list) and prompt and all(isinstance(p, list) for p in prompt):
+        return [(" ".join(f"<{t}>" for t in ids), len(ids), None) for ids in prompt]
     if isinstance(prompt, list):
-        return " ".join(f"<{t}>" for t in prompt)
-    return ""
+        return [(" ".join(f"<{t}>" for t in prompt), len(prompt), None)]
+    return []
 
 
 @dataclass
@@ -87,6 +90,11 @@ def generate(source: str, *, mode: str, seed: int, max_tokens: int | None, defau
     if max_tokens is not None and max_tokens < len(words):
         return Output(words[:max_tokens], "length")
     return Output(words, "length" if mode == "seeded" and max_tokens is not None else "stop")
+
+
+def clip(output: Output, room: int) -> Output:
+    """Stop at the context length, as vLLM does: at most ``room`` tokens, then ``length``."""
+    return output if len(output.tokens) <= room else Output(output.tokens[:room], "length")
 
 
 def new_id(prefix: str) -> str:

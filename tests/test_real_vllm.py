@@ -1,0 +1,408 @@
+"""Against a real vLLM 0.32.0 (CPU build, tiny random-weight Llama): the mock held to it live, the
+crash reproduced on it, every fixed strategy proven on it, and nothing left behind.
+
+One real vLLM serves the whole module (start-up takes ~25-50 s). ``python3 run.py setup`` builds
+its environment (``looplab.real_vllm.setup``); under ``CI=true`` on Linux x86_64 these tests must
+run, so a missing environment fails them. Elsewhere they are skipped, with the reason.
+
+The differential tests send the same requests to the mock and to real vLLM and compare structure
+only (status, content type, keys, value types, SSE framing and frame order, error type/code/param,
+the ``openai`` client's exception class). Text, ids, timestamps and token counts are never compared.
+Deliberate differences, which the comparison allows:
+
+* ``root`` in ``/v1/models``: real vLLM shows the model's folder, the mock the model's name (both str).
+* The generated text and its length: the mock echoes, vLLM samples gibberish from random weights;
+  with no ``max_tokens`` vLLM stops at the model's ``generation_config.json`` default (16 tokens),
+  the mock at the end of the echo. Token counts in ``usage`` differ accordingly (both ints).
+* Error messages: compared by ``type``, ``code`` and ``param``; the wording is vLLM's in both, but
+  token counts inside it come from different tokenizers (the mock counts words; so the requests
+  here are long or short enough for both to land on the same side of every limit).
+* Prompt characters: vLLM refuses a text prompt of more than 13 characters per context token before
+  tokenizing it, counting the rendered chat template; the mock has no template and counts the
+  message contents, a few dozen characters fewer.
+* ``n`` above 16: the mock refuses it (a huge ``n`` would let one request hang it); real vLLM 0.32.0
+  sets no upper bound. Not sent here.
+
+Differences this comparison found, and the mock now matches (see ``looplab/mock_vllm/app.py``):
+max_tokens clamped to the room the prompt leaves instead of refused; the prompt-length errors
+(``input_text`` by characters, ``input_tokens`` "at least N+1" for text, exact for token ids, and a
+prompt filling the context refused as "max_tokens ... got 0"); ``max_completion_tokens`` named in
+its error; ``param: null`` for an empty conversation, ``n < 1``, ``prompt: []`` and an empty prompt
+in a batch; one choice per prompt of a batch; vLLM's order of checks; compact JSON in SSE frames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import openai
+import psutil
+import pytest
+
+from looplab import real_vllm, verify
+from looplab.adapters import FIXED
+from looplab.conformance import ShapeMismatch, compare_shape, compare_stream, parse_sse
+from looplab.servers import SESSION_ENV, TAG_ENV, start_mock, start_stack
+
+KEY, MODEL, MAX_LEN = "sekret", "tiny-llama", 512
+CI = os.environ.get("CI") == "true"
+LINUX_X86 = platform.system() == "Linux" and platform.machine().lower() in ("x86_64", "amd64")
+HELLO = [{"role": "user", "content": "Say hello"}]
+LONG = " ".join(f"w{i}" for i in range(1500))  # beyond 512 tokens for either tokenizer
+
+
+def _need_real_vllm() -> None:
+    ok, reason = real_vllm.available()
+    if ok and real_vllm.installed():
+        return
+    if not ok:
+        pytest.skip(f"no real vLLM here: {reason}")
+    message = (f"{real_vllm.ENV_DIR.name}/ is not installed: run `python3 run.py setup` "
+               f"(or `.venv/bin/looplab real-vllm install`). {reason}")
+    if CI and LINUX_X86:
+        pytest.fail(f"under CI=true on Linux x86_64 the real-vLLM tests must run, but {message}")
+    pytest.skip(message)
+
+
+def _system_temp_entries() -> set[str]:
+    entries = set()
+    for folder in {Path(tempfile.gettempdir()), Path("/tmp"), Path("/dev/shm")}:
+        with contextlib.suppress(OSError):
+            entries |= {str(p) for p in folder.iterdir()}
+    return entries
+
+
+def _vllm_processes() -> list[psutil.Process]:
+    """vLLM processes started by this test session, found by scanning (command line and tag)."""
+    session = os.environ.get(SESSION_ENV)
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline", "name"]):
+        try:
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            if "vllm.entrypoints" not in cmdline and not (proc.info["name"] or "").startswith("VLLM"):
+                continue
+            env = proc.environ()
+            if env.get(TAG_ENV) == "real-vllm" and env.get(SESSION_ENV) == session \
+                    and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def temp_before() -> set[str]:
+    return _system_temp_entries()
+
+
+@pytest.fixture(scope="module")
+def real(temp_before):  # noqa: ARG001 (the snapshot must be taken before the server starts)
+    _need_real_vllm()
+    started = time.monotonic()
+    server = real_vllm.start_real_vllm(api_key=KEY, timeout=240)
+    server.startup_s = time.monotonic() - started
+    server.peak_rss = server.rss_bytes()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def mock():
+    with start_mock(api_key=KEY, max_model_len=MAX_LEN, models=[MODEL]) as server:
+        yield server
+
+
+# --- differential conformance -------------------------------------------------------------------
+
+def chat(**extra: Any) -> dict[str, Any]:
+    return {"model": MODEL, "messages": HELLO, **extra}
+
+
+def completion(**extra: Any) -> dict[str, Any]:
+    return {"model": MODEL, "prompt": "Hello", **extra}
+
+
+CHAT, COMPLETIONS = "/v1/chat/completions", "/v1/completions"
+# name -> (method, path, body or raw text, send the key?, extra headers)
+REQUESTS: dict[str, tuple[str, str, Any, bool, dict[str, str]]] = {
+    "health": ("GET", "/health", None, False, {}),
+    "version": ("GET", "/version", None, False, {}),
+    "models": ("GET", "/v1/models", None, True, {}),
+    "models_no_key": ("GET", "/v1/models", None, False, {}),
+    "models_wrong_key": ("GET", "/v1/models", None, False, {"authorization": "Bearer wrong"}),
+    "chat": ("POST", CHAT, chat(max_tokens=8, seed=1), True, {}),
+    "chat_default_max_tokens": ("POST", CHAT, chat(), True, {}),
+    "chat_max_completion_tokens": ("POST", CHAT, chat(max_completion_tokens=5), True, {}),
+    "chat_n2": ("POST", CHAT, chat(max_tokens=4, n=2), True, {}),
+    "chat_content_parts": ("POST", CHAT, {"model": MODEL, "max_tokens": 4, "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "Say hello"}]}]}, True, {}),
+    "chat_system_and_user": ("POST", CHAT, {"model": MODEL, "max_tokens": 4, "messages": [
+        {"role": "system", "content": "Be brief."}, *HELLO]}, True, {}),
+    "chat_stream": ("POST", CHAT, chat(max_tokens=6, seed=1, stream=True), True, {}),
+    "chat_stream_usage": ("POST", CHAT, chat(max_tokens=4, stream=True, stream_options={"include_usage": True}),
+                          True, {}),
+    "chat_stream_usage_off": ("POST", CHAT, chat(max_tokens=4, stream=True, stream_options={"include_usage": False}),
+                              True, {}),
+    "completion": ("POST", COMPLETIONS, completion(max_tokens=5, seed=1), True, {}),
+    "completion_stream": ("POST", COMPLETIONS, completion(max_tokens=4, stream=True), True, {}),
+    "completion_stream_usage": ("POST", COMPLETIONS, completion(max_tokens=4, stream=True,
+                                                                stream_options={"include_usage": True}), True, {}),
+    "tokenize": ("POST", "/tokenize", {"model": MODEL, "prompt": "Hello world"}, True, {}),
+    "tokenize_messages": ("POST", "/tokenize", {"model": MODEL, "messages": HELLO}, True, {}),
+    # errors
+    "unknown_model": ("POST", CHAT, {"model": "nope", "messages": HELLO}, True, {}),
+    "unknown_model_stream": ("POST", CHAT, {"model": "nope", "messages": HELLO, "stream": True}, True, {}),
+    "unknown_model_completion": ("POST", COMPLETIONS, {"model": "nope", "prompt": "Hello"}, True, {}),
+    "invalid_json": ("POST", CHAT, '{"model": "tiny-llama", "messages": [', True, {}),
+    "missing_messages": ("POST", CHAT, {"model": MODEL}, True, {}),
+    "messages_not_list": ("POST", CHAT, {"model": MODEL, "messages": "hi"}, True, {}),
+    "max_tokens_not_int": ("POST", CHAT, chat(max_tokens="many"), True, {}),
+    "max_tokens_too_large": ("POST", CHAT, chat(max_tokens=100000), True, {}),
+    "max_tokens_too_large_completion": ("POST", COMPLETIONS, completion(max_tokens=100000), True, {}),
+    "prompt_too_long": ("POST", CHAT, {"model": MODEL, "messages": [{"role": "user", "content": LONG}]}, True, {}),
+    "stream_options_without_stream": ("POST", CHAT, chat(stream_options={"include_usage": True}), True, {}),
+    # found by this comparison, then fixed in the mock: vLLM's context-length rules ...
+    "max_tokens_clamped_to_context": ("POST", CHAT, chat(max_tokens=MAX_LEN), True, {}),  # 200: clamped, not refused
+    "max_tokens_clamped_completion": ("POST", COMPLETIONS, completion(prompt=[5] * 100, max_tokens=500), True, {}),
+    "prompt_fills_the_context": ("POST", COMPLETIONS, completion(prompt=[5] * MAX_LEN), True, {}),  # no room left
+    "prompt_token_ids_too_long": ("POST", COMPLETIONS, completion(prompt=[5] * 600), True, {}),
+    "prompt_too_many_tokens": ("POST", CHAT, {"model": MODEL, "messages": [{"role": "user", "content": "w1 " * 700}]},
+                               True, {}),
+    "max_completion_tokens_too_large": ("POST", CHAT, chat(max_completion_tokens=600), True, {}),
+    "max_tokens_too_large_before_empty_messages": ("POST", CHAT, {"model": MODEL, "messages": [], "max_tokens": 10**5},
+                                                   True, {}),
+    # ... its errors without a param ...
+    "empty_messages": ("POST", CHAT, {"model": MODEL, "messages": []}, True, {}),
+    "unknown_model_before_empty_messages": ("POST", CHAT, {"model": "nope", "messages": []}, True, {}),
+    "n_zero": ("POST", CHAT, chat(n=0), True, {}),
+    "n_before_max_tokens": ("POST", CHAT, chat(n=0, max_tokens=0), True, {}),
+    "temperature_before_max_tokens": ("POST", CHAT, chat(temperature=-1, max_tokens=0), True, {}),
+    "top_p_zero": ("POST", CHAT, chat(top_p=0), True, {}),
+    "completion_empty_prompt": ("POST", COMPLETIONS, completion(prompt=""), True, {}),
+    "completion_no_prompts": ("POST", COMPLETIONS, completion(prompt=[]), True, {}),
+    "completion_batch_with_an_empty_prompt": ("POST", COMPLETIONS, completion(prompt=["a", ""], max_tokens=2),
+                                              True, {}),
+    # ... and batches of prompts: one choice per prompt (times n)
+    "completion_batch": ("POST", COMPLETIONS, completion(prompt=["a", "b"], max_tokens=2, n=2), True, {}),
+    "completion_token_id_batch": ("POST", COMPLETIONS, completion(prompt=[[1, 2], [3]], max_tokens=2), True, {}),
+    "completion_missing_prompt": ("POST", COMPLETIONS, {"model": MODEL}, True, {}),
+    "wrong_content_type": ("POST", CHAT, json.dumps(chat()), True, {"content-type": "text/plain"}),
+    "unknown_route": ("GET", "/v1/nothing", None, True, {}),
+    "wrong_method": ("GET", CHAT, None, True, {}),
+}
+
+
+def send(url: str, name: str) -> httpx2.Response:
+    method, path, body, auth, extra_headers = REQUESTS[name]
+    headers = {"authorization": f"Bearer {KEY}"} if auth else {}
+    headers.update(extra_headers)
+    content = None if body is None else body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    if content is not None:
+        headers.setdefault("content-type", "application/json")
+    with httpx2.Client(base_url=url, timeout=60) as client:
+        return client.request(method, path, content=content, headers=headers)
+
+
+def compare_responses(real: httpx2.Response, mock: httpx2.Response) -> None:
+    """Raise :class:`ShapeMismatch` where the mock's response differs from real vLLM's in structure."""
+    if mock.status_code != real.status_code:
+        raise ShapeMismatch(f"status: real vLLM {real.status_code}, mock {mock.status_code}: {mock.text[:200]}")
+    real_type, mock_type = real.headers.get("content-type", ""), mock.headers.get("content-type", "")
+    if mock_type != real_type:
+        raise ShapeMismatch(f"content-type: real vLLM {real_type!r}, mock {mock_type!r}")
+    if real_type.startswith("text/event-stream"):
+        compare_stream(parse_sse(real.content), parse_sse(mock.content))
+        return
+    if not real.content:
+        if mock.content:
+            raise ShapeMismatch(f"body: real vLLM sends none, the mock {mock.content[:80]!r}")
+        return
+    expected, actual = real.json(), mock.json()
+    compare_shape(expected, actual)
+    if isinstance(expected, dict) and isinstance(expected.get("choices"), list):  # set by n and the prompts
+        if len(actual["choices"]) != len(expected["choices"]):
+            raise ShapeMismatch(f"choices: real vLLM {len(expected['choices'])}, mock {len(actual['choices'])}")
+    if isinstance(expected, dict) and isinstance(expected.get("error"), dict):
+        for field in ("type", "code", "param"):  # what identifies an error, unlike its wording
+            if expected["error"][field] != actual["error"][field]:
+                raise ShapeMismatch(f"error.{field}: real vLLM {expected['error'][field]!r}, "
+                                    f"mock {actual['error'][field]!r}")
+
+
+@pytest.mark.parametrize("name", list(REQUESTS))
+def test_mock_answers_like_real_vllm(real, mock, name):
+    compare_responses(send(real.url, name), send(mock.url, name))
+
+
+# The openai client's view of each error: the exception class, the status and the error body's shape.
+def _chat_call(**kwargs: Any):
+    return lambda client: client.chat.completions.create(**{"model": MODEL, "messages": HELLO, **kwargs})
+
+
+OPENAI_ERRORS = {
+    "unknown_model": _chat_call(model="nope"),
+    "unknown_model_stream": _chat_call(model="nope", stream=True),
+    "messages_not_list": _chat_call(messages="hi"),
+    "empty_messages": _chat_call(messages=[]),
+    "max_tokens_too_large": _chat_call(max_tokens=100000),
+    "negative_temperature": _chat_call(temperature=-1.0),
+    "prompt_too_long": _chat_call(messages=[{"role": "user", "content": LONG}]),
+    "stream_options_without_stream": _chat_call(stream_options={"include_usage": True}),
+    "completion_unknown_model": lambda client: client.completions.create(model="nope", prompt="Hello"),
+    "completion_max_tokens_too_large": lambda client: client.completions.create(
+        model=MODEL, prompt="Hello", max_tokens=100000),
+    "wrong_key": "wrong-key",
+}
+
+
+def openai_error(base_url: str, name: str) -> openai.APIStatusError:
+    call = OPENAI_ERRORS[name]
+    api_key = "wrong" if call == "wrong-key" else KEY
+    with openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=60) as client:
+        with pytest.raises(openai.APIStatusError) as raised:
+            if call == "wrong-key":
+                client.models.list()
+            else:
+                result = call(client)
+                for _ in result if hasattr(result, "__iter__") else ():
+                    pass
+    return raised.value
+
+
+@pytest.mark.parametrize("name", list(OPENAI_ERRORS))
+def test_openai_client_raises_the_same_error_for_mock_and_real_vllm(real, mock, name):
+    want, got = openai_error(real.base_url, name), openai_error(mock.base_url, name)
+    assert (type(got), got.status_code) == (type(want), want.status_code), (str(want), str(got))
+    compare_shape(want.body, got.body)
+
+
+def _stream_kinds(base_url: str, kind: str) -> list[tuple[bool, bool, bool, bool]]:
+    """What the openai client yields for a stream, chunk by chunk, by structure only: (has choices,
+    carries the role, carries a finish_reason, carries usage), repeated rows collapsed. Text is not
+    looked at: real vLLM sometimes sends "" while a multi-byte character is incomplete."""
+    with openai.OpenAI(base_url=base_url, api_key=KEY, max_retries=0, timeout=60) as client:
+        if kind == "chat":
+            stream = client.chat.completions.create(model=MODEL, messages=HELLO, max_tokens=4, stream=True,
+                                                    stream_options={"include_usage": True})
+        else:
+            stream = client.completions.create(model=MODEL, prompt="Hello", max_tokens=4, stream=True,
+                                               stream_options={"include_usage": True})
+        rows = []
+        for chunk in stream:
+            choice = chunk.choices[0] if chunk.choices else None
+            role = bool(kind == "chat" and choice is not None and choice.delta.role)
+            rows.append((choice is not None, role, choice is not None and choice.finish_reason is not None,
+                         chunk.usage is not None))
+    # Plain content chunks are left out: how many there are depends on the text (the mock's echo of
+    # "Hello" is one token, so its only content chunk is also its finish chunk).
+    rows = [row for row in rows if row != (True, False, False, False)]
+    return [row for i, row in enumerate(rows) if i == 0 or rows[i - 1] != row]
+
+
+@pytest.mark.parametrize("kind", ["chat", "completion"])
+def test_openai_client_reads_mock_and_real_streams_alike(real, mock, kind):
+    want, got = _stream_kinds(real.base_url, kind), _stream_kinds(mock.base_url, kind)
+    assert got == want
+    assert want[-2:] == [(True, False, True, False), (False, False, False, True)]  # finish, then usage alone
+
+
+# The differential comparison proves itself by breakage: a mock that renamed a key, changed a
+# type or answered an error in another shape must fail it (checked against live real-vLLM bodies).
+def _broken(response: httpx2.Response, body: Any) -> httpx2.Response:
+    return httpx2.Response(response.status_code, headers={"content-type": response.headers["content-type"]},
+                           content=json.dumps(body).encode())
+
+
+def test_differential_comparison_catches_a_changed_key_type_or_error_shape(real):
+    chat_response, error_response = send(real.url, "chat"), send(real.url, "unknown_model")
+    compare_responses(chat_response, chat_response)
+    body, error = chat_response.json(), error_response.json()
+    renamed = copy.deepcopy(body)
+    renamed["choices"][0]["message"]["text"] = renamed["choices"][0]["message"].pop("content")
+    retyped = copy.deepcopy(body)
+    retyped["usage"]["prompt_tokens"] = str(retyped["usage"]["prompt_tokens"])
+    fastapi_style = {"detail": error["error"]["message"]}
+    wrong_type = copy.deepcopy(error)
+    wrong_type["error"]["type"] = "BadRequestError"
+    for real_response, mutated in [(chat_response, renamed), (chat_response, retyped),
+                                   (error_response, fastapi_style), (error_response, wrong_type)]:
+        with pytest.raises(ShapeMismatch):
+            compare_responses(real_response, _broken(real_response, mutated))
+    wrong_status = httpx2.Response(422, headers={"content-type": "application/json"}, content=error_response.content)
+    with pytest.raises(ShapeMismatch, match="status"):
+        compare_responses(error_response, wrong_status)
+
+
+# --- the crash, and every fix, on real vLLM ------------------------------------------------------
+
+HI = {"model": MODEL, "messages": [{"role": "user", "content": "hello"}]}
+
+
+def test_broken_adapter_crashes_on_its_first_request_to_real_vllm(real):
+    with start_stack(adapter="broken", vllm_url=real.base_url, models=[MODEL], api_key=KEY) as stack:
+        first = httpx2.post(f"{stack.base_url}/chat/completions", json=HI, timeout=60)
+        later = [httpx2.post(f"{stack.base_url}/chat/completions", json=HI, timeout=60) for _ in range(3)]
+    assert first.status_code == 500, first.text
+    assert first.json()["error"]["message"] == "Event loop is closed"
+    assert first.json()["error"]["type"] == "RuntimeError"
+    assert [r.status_code for r in later] == [200, 200, 200]  # the stale connection was dropped
+    log = stack.log_text()
+    assert "_check_closed" in log and "RuntimeError: Event loop is closed" in log
+
+
+@pytest.mark.parametrize("strategy", FIXED)
+def test_fixed_strategy_serves_real_vllm_without_errors(real, strategy):
+    with start_stack(adapter=strategy, vllm_url=real.base_url, models=[MODEL], api_key=KEY) as stack:
+        results = {
+            "concurrent": verify.run_burst(stack.url, 20, concurrent=True, label=f"{strategy}-concurrent"),
+            "sequential": verify.run_burst(stack.url, 20, concurrent=False, label=f"{strategy}-sequential"),
+        }
+    for phase, result in results.items():
+        assert not result.errors, f"{phase}: {result.summary()}"
+        assert sum(o.stream for o in result.outcomes) == 10  # half streamed, half plain
+
+
+# --- nothing left behind -------------------------------------------------------------------------
+
+def test_stopping_real_vllm_leaves_no_process_socket_or_temp_file(real, temp_before):
+    group_before = real.group()
+    assert len(group_before) >= 2, group_before  # API server and engine core at least: the scan sees them
+    assert _vllm_processes(), "the scan must find the running vLLM, or it proves nothing"
+    tmpdir = real.tmpdir
+    assert tmpdir is not None and any(tmpdir.iterdir())  # vLLM's socket files live there while it runs
+    real.stop()
+    assert verify.wait_until(lambda: not _vllm_processes(), timeout=10), _vllm_processes()
+    assert not [p for p in group_before if _alive(p)]
+    assert not tmpdir.exists()
+    new = {p for p in _system_temp_entries() - temp_before if "vllm" in Path(p).name.lower()
+           or Path(p).name.startswith(("psm_", "sem.", "torch", "vllm")) or _is_socket(p)}
+    new = {p for p in new if not Path(p).name.startswith("looplab-")}  # the workdirs of looplab's own servers
+    assert not new, f"left in the system temp folder: {sorted(new)}"
+    assert not Path(real.log_path).parent.exists()  # looplab's own workdir for it is gone too
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _is_socket(path: str) -> bool:
+    import stat
+
+    try:
+        return stat.S_ISSOCK(os.lstat(path).st_mode)
+    except OSError:
+        return False
