@@ -28,6 +28,7 @@ class VLLMConfig:
     timeout: float = 60.0
 
 
+# --8<-- [start:protocol]
 @runtime_checkable
 class InferenceAdapter(Protocol):
     """What the mini stack needs from an inference provider."""
@@ -41,6 +42,7 @@ class InferenceAdapter(Protocol):
         """A ``ChatCompletion``, or (``stream=True``) an async iterator of ``ChatCompletionChunk``."""
 
     async def shutdown(self) -> None: ...
+# --8<-- [end:protocol]
 
 
 class ModelNotServed(ValueError):

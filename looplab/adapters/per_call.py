@@ -26,6 +26,7 @@ class PerCallAdapter(VLLMAdapterBase):
         async with self._new_client() as client:
             return await client.chat.completions.create(**request)
 
+    # --8<-- [start:stream]
     async def _stream(self, request: dict[str, Any]) -> AsyncIterator[Any]:
         # The client lives exactly as long as the stream: closed when the stream ends, when the
         # caller stops early (aclose), and when the caller's task is cancelled (disconnect).
@@ -35,3 +36,4 @@ class PerCallAdapter(VLLMAdapterBase):
                 yield chunk
         finally:
             await close_shielded(client)
+    # --8<-- [end:stream]

@@ -1,0 +1,179 @@
+"""mkdocs hooks: the website's generated parts, from the project's own sources.
+
+* Navigation: from ``episodes.yml`` (notebooks) and ``solutions/`` (labs).
+* Notebook pages: the copies the test run executed (``build/executed/``), copied into ``docs/``
+  before the build. A copy whose cells differ from the source notebook is *stale* and fails the
+  build: run the tests again. Notebooks are never executed a second time here.
+* Placeholders in pages (``<!-- looplab:NAME -->``): the episodes table, the agendas with measured
+  run times, the cost table from notebook 05's benchmark run, and the CLI reference.
+* The vendored mermaid (``docs/assets/vendor/mermaid.min.js``), so diagrams render offline.
+
+Referenced from ``mkdocs.yml`` as ``hooks: [looplab/site.py]``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from mkdocs.exceptions import PluginError
+
+from looplab import episodes
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+EXECUTED = ROOT / "build" / "executed"
+TIMINGS = EXECUTED / "timings.json"
+COSTS = EXECUTED / "notebooks" / "strategies.json"
+MERMAID = DOCS / "assets" / "vendor" / "mermaid.min.js"
+NOTEBOOK_DIRS = ("notebooks", "solutions")
+_PLACEHOLDER = re.compile(r"<!-- looplab:([a-z-]+) -->")
+
+
+def _sources(path: Path) -> list[str]:
+    return [cell.source for cell in nbformat.read(path, as_version=4).cells]
+
+
+def stage_notebooks() -> list[Path]:
+    """Copy the executed notebooks into docs/, refusing missing or stale ones."""
+    staged = []
+    for name in NOTEBOOK_DIRS:
+        target = DOCS / name
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for source in sorted((ROOT / name).glob("*.ipynb")):
+            executed = EXECUTED / name / source.name
+            if not executed.exists():
+                raise PluginError(f"{name}/{source.name} has not been executed: run `python3 run.py test` "
+                                  "(it executes every notebook once and keeps the outputs for this site)")
+            if _sources(executed) != _sources(source):
+                raise PluginError(f"build/executed/{name}/{source.name} is stale (its cells differ from the "
+                                  "source): run `python3 run.py test` again")
+            shutil.copy2(executed, target / source.name)
+            staged.append(target / source.name)
+    return staged
+
+
+def navigation() -> list[dict[str, Any]]:
+    manifest = episodes.load()
+    notebooks = [{f"{e.number:02d} · {e.title}": f"notebooks/{e.stem}.ipynb"} for e in manifest.episodes]
+    solutions = []
+    for path in sorted((ROOT / "solutions").glob("lab-*.ipynb")):
+        episode = episodes.load().episode(int(path.name[4:6]))
+        title = (episode.lab or {}).get("title", episode.title)
+        solutions.append({f"Lab {episode.number:02d} · {title}": f"solutions/{path.name}"})
+    return [
+        {"Home": "index.md"},
+        {"The incident": [{"Root cause": "root-cause.md"}, {"The fix and beyond": "fixes.md"}]},
+        {"Notebooks": notebooks},
+        {"Lab solutions": [{"About the labs": "labs.md"}, *solutions]},
+        {"Facilitators": [{"Facilitator guide": "facilitator.md"}, {"Setup": "setup.md"}]},
+        {"Reference": "reference.md"},
+    ]
+
+
+def _timings() -> dict[str, float]:
+    try:
+        return json.loads(TIMINGS.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def episodes_table() -> str:
+    manifest = episodes.load()
+    rows = ["| # | notebook | you will be able to | minutes | lab |", "| --- | --- | --- | --- | --- |"]
+    for e in manifest.episodes:
+        lab = next((p for p in sorted((ROOT / "solutions").glob(f"lab-{e.number:02d}-*.ipynb"))), None)
+        lab_cell = f"[{(e.lab or {}).get('title', '')}](solutions/{lab.name})" if lab else "-"
+        rows.append(f"| {e.number:02d} | [{e.title}](notebooks/{e.stem}.ipynb) | {e.outcome} | "
+                    f"{e.teaching} + {e.exercises} | {lab_cell} |")
+    return "\n".join(rows)
+
+
+def agendas() -> str:
+    manifest, timings = episodes.load(), _timings()
+    out = []
+    for key, agenda in manifest.agendas.items():
+        chosen = [e for e in manifest.episodes if key in e.agendas]
+        with_labs = agenda.get("labs", False)
+        rows = [f"### {agenda['title']}", "",
+                "| part | minutes | measured run time |", "| --- | --- | --- |",
+                f"| Introduction: the incident in one page | {agenda['intro']} | |"]
+        total = agenda["intro"]
+        for e in chosen:
+            run = timings.get(f"notebooks/{e.stem}.ipynb")
+            rows.append(f"| {e.number:02d} · {e.title} | {e.minutes} | {f'{run:.0f} s' if run else 'not measured'} |")
+            total += e.minutes
+            if with_labs and e.lab:
+                lab = next(iter(sorted((ROOT / "solutions").glob(f"lab-{e.number:02d}-*.ipynb"))), None)
+                run = timings.get(f"solutions/{lab.name}") if lab else None
+                rows.append(f"| Lab {e.number:02d} · {e.lab['title']} | {e.lab['minutes']} | "
+                            f"{f'{run:.0f} s' if run else 'not measured'} (solved) |")
+                total += e.lab["minutes"]
+        if agenda.get("breaks"):
+            rows.append(f"| Breaks | {agenda['breaks']} | |")
+            total += agenda["breaks"]
+        rows.append(f"| Wrap-up: key points, questions, the review checklist | {agenda['wrap_up']} | |")
+        total += agenda["wrap_up"]
+        rows.append(f"| **Total** | **{total}** ({total // 60} h {total % 60:02d} min) | |")
+        out.append("\n".join(rows))
+    return "\n\n".join(out)
+
+
+def cost_table() -> str:
+    try:
+        report = json.loads(COSTS.read_text())
+    except (FileNotFoundError, ValueError):
+        raise PluginError(f"{COSTS.relative_to(ROOT)} is missing: notebook 05 writes it when the tests run it") from None
+    rows = [f"Measured by notebook 05 in the last test run: `looplab bench --target strategies`, "
+            f"{report['requests']} sequential requests per strategy and {report['concurrency']} concurrent per round, "
+            f"{report['rounds']} interleaved rounds, against {report['backend']} "
+            f"(openai {report['versions'].get('openai', '?')}, Python {report['versions'].get('python', '?')}).", "",
+            "| strategy | p50 ms | p99 ms | × reused client (p50) | requests/s, concurrent | connections opened |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for r in report["strategies"]:
+        rows.append(f"| `{r['strategy']}` | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['ratio_p50']:.2f} | "
+                    f"{r['concurrent_rps']} | {r['connections']} of {r['requests_logged']} requests |")
+    return "\n".join(rows)
+
+
+def cli_reference() -> str:
+    import argparse
+
+    from looplab.cli import build_parser
+
+    parser = build_parser()
+    out = ["```text", parser.format_help().rstrip(), "```"]
+    for action in parser._actions:  # noqa: SLF001 (argparse has no public walk of subcommands)
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            for name, sub in action.choices.items():
+                out += ["", f"### `looplab {name}`", "", "```text", sub.format_help().rstrip(), "```"]
+    return "\n".join(out)
+
+
+_GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table": cost_table,
+               "cli-reference": cli_reference}
+
+
+# --- mkdocs events ---------------------------------------------------------------------------------
+
+def on_config(config: Any) -> Any:
+    config["nav"] = navigation()
+    if not MERMAID.exists():
+        raise PluginError(f"{MERMAID.relative_to(ROOT)} is missing: `python3 run.py setup` vendors mermaid "
+                          "so that diagrams render without internet")
+    stage_notebooks()
+    return config
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    def replace(match: re.Match) -> str:
+        generator = _GENERATORS.get(match.group(1))
+        if generator is None:
+            raise PluginError(f"{page.file.src_path}: unknown placeholder {match.group(0)}")
+        return generator()
+    return _PLACEHOLDER.sub(replace, markdown)

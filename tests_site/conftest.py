@@ -1,0 +1,39 @@
+"""The website's tests run last (pyproject's testpaths order): the site is built from the notebooks
+the same test run has just executed."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "site"
+
+
+@pytest.fixture(scope="session")
+def built_site() -> subprocess.CompletedProcess:
+    """``mkdocs build --strict``, once per run."""
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--clean"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    return result
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site):
+    """The built site, served from a local HTTP server on a free port (in this process)."""
+    assert built_site.returncode == 0, built_site.stderr[-3000:]
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(SITE))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(10)

@@ -1,0 +1,88 @@
+"""The site in a real browser (Debian's Chromium, driven by Playwright), with the network cut off.
+
+Every request that is not to the local server is blocked and counted: a page that tries to reach
+a CDN fails the test even if it would have rendered. Material draws mermaid diagrams inside a
+closed shadow root, so an init script opens shadow roots to let the test see the SVG.
+Screenshots go to build/screenshots/.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+SCREENSHOTS = ROOT / "build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+OPEN_SHADOW_ROOTS = """
+const attach = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) { return attach.call(this, { ...init, mode: "open" }); };
+"""
+PAGES = {  # page -> (mermaid diagrams expected, text that must be on the page)
+    "index.html": (1, "The incident in one page"),
+    "root-cause.html": (2, "The traceback, frame by frame"),
+    "fixes.html": (0, "What each costs, measured"),
+    "notebooks/03-reproduce-the-crash.html": (1, "500 RuntimeError: Event loop is closed"),
+    "solutions/lab-04-fix-it-per-call.html": (0, "nothing leaked"),
+}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (python3 run.py setup installs Debian's chromium package)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                  "--disable-background-networking", "--disable-component-update"])
+        yield browser
+        browser.close()
+
+
+COUNT_SHADOW_SVGS = """(n) => {
+    let count = 0;
+    const visit = (root) => root.querySelectorAll('*').forEach((el) => {
+        if (el.shadowRoot) { count += el.shadowRoot.querySelectorAll('svg').length; visit(el.shadowRoot); }
+    });
+    visit(document);
+    return count >= n;
+}"""
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_page_renders_offline_without_errors(browser, site_url, path):
+    diagrams, text = PAGES[path]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(OPEN_SHADOW_ROOTS)
+    blocked, errors = [], []
+
+    def route(request_route):
+        url = request_route.request.url
+        if url.startswith(site_url) or url.startswith("data:") or url.startswith("blob:"):
+            request_route.continue_()
+        else:
+            blocked.append(url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    try:
+        page.goto(f"{site_url}/{path}", wait_until="networkidle")
+        if diagrams:  # mermaid draws asynchronously, into (opened) shadow roots
+            page.wait_for_function(COUNT_SHADOW_SVGS, arg=diagrams, timeout=20000)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / (path.replace("/", "_").replace(".html", ".png"))), full_page=False)
+        body = page.inner_text("body")
+    finally:
+        context.close()
+    assert not blocked, f"the page tried to reach the network: {blocked[:5]}"
+    assert not errors, errors
+    assert text in body

@@ -1,0 +1,40 @@
+"""The site builds strictly, from executed notebooks, with every generated part filled in."""
+
+from __future__ import annotations
+
+import re
+
+from .conftest import ROOT, SITE
+
+
+def test_mkdocs_build_strict_has_no_warnings(built_site):
+    assert built_site.returncode == 0, built_site.stderr[-3000:]
+    assert "WARNING" not in built_site.stderr, built_site.stderr
+
+
+def test_every_notebook_and_solution_is_rendered_with_outputs(built_site):
+    for source in sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb")):
+        page = SITE / source.parent.name / source.with_suffix(".html").name
+        html = page.read_text()
+        assert "jp-OutputArea" in html or "output_area" in html, f"{page.name} shows no outputs"
+        assert (SITE / source.parent.name / source.name).exists(), "the .ipynb download is missing"
+
+
+def test_generated_parts_are_filled_in(built_site):
+    for page in SITE.rglob("*.html"):
+        assert "looplab:" not in re.sub(r"<pre.*?</pre>", "", page.read_text(), flags=re.S), \
+            f"{page.relative_to(SITE)} still has a placeholder"
+    fixes = (SITE / "fixes.html").read_text()
+    assert "per_call_shared_ssl" in fixes and "connections opened" in fixes
+    facilitator = (SITE / "facilitator.html").read_text()
+    assert "90-minute session" in facilitator and "Total" in facilitator and " s</td>" in facilitator
+    reference = (SITE / "reference.html").read_text()
+    assert "looplab mock-vllm" in reference and "--fault" in reference
+
+
+def test_no_page_loads_a_script_or_stylesheet_from_elsewhere(built_site):
+    """A first, cheap line of defence; the browser test proves it with the network blocked."""
+    remote = re.compile(r"""<(?:script[^>]*\ssrc|link[^>]*\shref)=["']((?:https?:)?//[^"']+)""")
+    for page in SITE.rglob("*.html"):
+        found = remote.findall(page.read_text())
+        assert not found, f"{page.relative_to(SITE)} loads {found[:3]}"
