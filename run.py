@@ -3,6 +3,7 @@
 
     python3 run.py workshop   # set up, then JupyterLab on the notebooks (Ctrl-C stops it)
     python3 run.py test       # set up, then the whole test suite (extra arguments go to pytest)
+    python3 run.py site       # set up, run the notebooks once, build the website and serve it
     python3 run.py setup      # only set up
 
 Set-up is idempotent: a pinned ``uv`` in ``.tools/``, then ``.venv/`` synced exactly to ``uv.lock``.
@@ -176,6 +177,46 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> 
         time.sleep(0.05)
 
 
+def _serve_site() -> tuple[subprocess.Popen, str] | None:
+    """Serve the built website (site/) on a free loopback port; None if it is not built."""
+    if not (ROOT / "site" / "index.html").exists():
+        return None
+    port = _free_port()
+    server = subprocess.Popen(  # noqa: S603
+        [python(), "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(ROOT / "site")],
+        cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_this_process())
+    _wait_for_port(port, server)
+    return server, f"http://127.0.0.1:{port}/index.html"
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _until_interrupted(process: subprocess.Popen | None = None) -> None:
+    """Block until Ctrl-C or SIGTERM (or until ``process`` ends)."""
+    def on_signal(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        if process is not None and process.stderr is not None:
+            for _ in process.stderr:  # drain the log so the child never blocks on a full pipe
+                pass
+            process.wait()
+        else:
+            signal.pause()
+    except KeyboardInterrupt:
+        pass
+
+
 def workshop(args: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     port, token = _free_port(), secrets.token_hex(16)
@@ -200,37 +241,46 @@ def workshop(args: list[str]) -> int:
         print(f"run.py: JupyterLab did not start (exit code {lab.returncode}).", file=sys.stderr)
         return lab.returncode or 1
     _wait_for_port(port, lab)
-    print(f"\n  looplab workshop is running.\n  JupyterLab: {url}\n  Press Ctrl-C to stop.\n", flush=True)
-    stop = {"now": False}
-
-    def on_signal(signum, frame):  # noqa: ARG001
-        stop["now"] = True
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_signal)
+    site = _serve_site()
+    website = (f"  Website:    {site[1]}" if site else
+               "  Website:    not built yet: `python3 run.py site` builds and serves it")
+    print(f"\n  looplab workshop is running.\n  JupyterLab: {url}\n{website}\n  Press Ctrl-C to stop.\n", flush=True)
     try:
-        for _ in lab.stderr:  # drain JupyterLab's log so it never blocks on a full pipe
-            pass
-        lab.wait()
-    except KeyboardInterrupt:
-        pass
+        _until_interrupted(lab)
     finally:
-        say("stopping JupyterLab")
-        if lab.poll() is None:
-            os.killpg(lab.pid, signal.SIGTERM)
-            try:
-                lab.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(lab.pid, signal.SIGKILL)
-                lab.wait()
+        say("stopping JupyterLab" + (" and the website" if site else ""))
+        _stop(lab)
+        if site:
+            _stop(site[0])
         subprocess.call([python(), "-m", "looplab", "cleanup", "--session", session], cwd=ROOT,  # noqa: S603
                         stdout=subprocess.DEVNULL)
     say("stopped")
     return 0
 
 
+def site(args: list[str]) -> int:
+    """Execute the notebooks once, build the website from them, and serve it until Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    say("executing the notebooks and building the website (a few minutes)")
+    code = subprocess.call([python(), "-m", "pytest", "-q", "build/executed/notebooks", "build/executed/solutions",
+                            "tests_site/test_site_build.py", *args], cwd=ROOT)  # noqa: S603
+    if code != 0:
+        print("run.py: the website was not built: see the failures above.", file=sys.stderr)
+        return code
+    served = _serve_site()
+    assert served is not None
+    print(f"\n  Website: {served[1]}\n  (also readable without a server: open site/index.html)\n"
+          "  Press Ctrl-C to stop.\n", flush=True)
+    try:
+        _until_interrupted()
+    finally:
+        _stop(served[0])
+    say("stopped")
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    commands = {"setup", "test", "workshop"}
+    commands = {"setup", "test", "workshop", "site"}
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2
@@ -243,6 +293,8 @@ def main(argv: list[str]) -> int:
         return test(rest)
     if command == "workshop":
         return workshop(rest)
+    if command == "site":
+        return site(rest)
     return 0
 
 

@@ -291,11 +291,10 @@ class RealStackServer(Server):
     def config_path(self) -> Path | None:
         return self.run_dir / "run.yaml" if self.run_dir else None
 
-    def stop(self, timeout: float = 5.0) -> int | None:
-        code = super().stop(timeout)
+    def stop(self, timeout: float = 5.0) -> None:
+        super().stop(timeout)
         if self.run_dir is not None:
             shutil.rmtree(self.run_dir, ignore_errors=True)
-        return code
 
 
 def release_argv(config: Path, port: int) -> list[str]:

@@ -295,11 +295,10 @@ class RealVLLMServer(servers.Server):
                 total += proc.memory_full_info().pss
         return total
 
-    def stop(self, timeout: float = 15.0) -> int | None:
-        code = super().stop(timeout)
+    def stop(self, timeout: float = 15.0) -> None:
+        super().stop(timeout)
         if self.tmpdir is not None:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
-        return code
 
 
 def serve_argv(port: int, api_key: str | None = None, *, model_dir: Path = MODEL_DIR, model_name: str = MODEL_NAME,

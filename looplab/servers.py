@@ -105,7 +105,12 @@ class Server:
         except FileNotFoundError:
             return ""
 
-    def stop(self, timeout: float = 5.0) -> int | None:
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once stopped (negative: the signal that ended it), None while running."""
+        return self.process.poll()
+
+    def stop(self, timeout: float = 5.0) -> None:
         """Stop the server and its whole process group: SIGTERM, then SIGKILL after ``timeout``."""
         _LIVE.discard(self)
         if self.running:
@@ -123,7 +128,6 @@ class Server:
         if self._log_cache is None:
             self._log_cache = self.log_text()
             shutil.rmtree(self._workdir, ignore_errors=True)
-        return self.process.returncode
 
     def __enter__(self) -> Server:
         return self

@@ -32,6 +32,11 @@ COSTS = EXECUTED / "notebooks" / "strategies.json"
 MERMAID = DOCS / "assets" / "vendor" / "mermaid.min.js"
 NOTEBOOK_DIRS = ("notebooks", "solutions")
 _PLACEHOLDER = re.compile(r"<!-- looplab:([a-z-]+) -->")
+# nbconvert's notebook template loads mermaid with a dynamic import() from a CDN, and hides
+# diagrams until that script has drawn them. Offline, Material draws them with the vendored copy.
+_NBCONVERT_MERMAID = re.compile(
+    r'<script type="module">\s*document\.addEventListener\("DOMContentLoaded", async \(\) => \{\s*'
+    r'const diagrams = document\.querySelectorAll\("\.jp-Mermaid > pre\.mermaid"\);.*?</script>', re.DOTALL)
 
 
 def _sources(path: Path) -> list[str]:
@@ -168,6 +173,15 @@ def on_config(config: Any) -> Any:
                           "so that diagrams render without internet")
     stage_notebooks()
     return config
+
+
+def on_post_page(output: str, page: Any, config: Any) -> str:
+    if not page.file.src_path.endswith(".ipynb"):
+        return output
+    output, removed = _NBCONVERT_MERMAID.subn("", output)
+    if "jp-Mermaid" in output and not removed:
+        raise PluginError(f"{page.file.src_path}: nbconvert's mermaid loader changed; update looplab/site.py")
+    return output.replace('<div class="jp-Mermaid">', '<div class="jp-Mermaid jp-RenderedMermaid">')
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:

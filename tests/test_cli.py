@@ -76,24 +76,32 @@ def test_workshop_command_prints_the_url_and_stops_cleanly_on_ctrl_c():
     proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "workshop", "--no-setup"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        url, seen = None, []
+        url, website, seen = None, None, []
         for line in proc.stdout:
             seen.append(line)
             if "JupyterLab: " in line:
                 url = line.split("JupyterLab: ", 1)[1].strip()
+            if "Website: " in line:
+                website = line.split("Website: ", 1)[1].strip()
                 break
         assert url and url.startswith("http://127.0.0.1:"), "the workshop command printed no URL:\n" + "".join(seen)
         with urllib.request.urlopen(url, timeout=10) as response:
             assert response.status == 200
+        if website.startswith("http://"):  # the site is served when it has been built
+            with urllib.request.urlopen(website, timeout=10) as response:
+                assert response.status == 200 and b"looplab" in response.read()
+        else:
+            assert "python3 run.py site" in website
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal reaches the whole foreground group
         rest = proc.communicate(timeout=30)[0]
         assert proc.returncode == 0, rest
         assert "stopped" in rest
         assert not servers.find_tagged(session)
-        port = int(url.split(":")[2].split("/")[0])
         import socket
-        with socket.socket() as sock:
-            assert sock.connect_ex(("127.0.0.1", port)) != 0, "JupyterLab still listens after Ctrl-C"
+        for address in filter(None, [url, website if website.startswith("http://") else None]):
+            port = int(address.split(":")[2].split("/")[0])
+            with socket.socket() as sock:
+                assert sock.connect_ex(("127.0.0.1", port)) != 0, f"{address} still answers after Ctrl-C"
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

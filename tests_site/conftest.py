@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import subprocess
 import sys
 import threading
@@ -19,8 +20,9 @@ SITE = ROOT / "site"
 @pytest.fixture(scope="session")
 def built_site() -> subprocess.CompletedProcess:
     """``mkdocs build --strict``, once per run."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's end-of-life notice (May 2027), known
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--clean"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
+                            capture_output=True, text=True, timeout=600, env=env)
     return result
 
 

@@ -45,14 +45,10 @@ def browser():
         browser.close()
 
 
-COUNT_SHADOW_SVGS = """(n) => {
-    let count = 0;
-    const visit = (root) => root.querySelectorAll('*').forEach((el) => {
-        if (el.shadowRoot) { count += el.shadowRoot.querySelectorAll('svg').length; visit(el.shadowRoot); }
-    });
-    visit(document);
-    return count >= n;
-}"""
+# Material replaces each `pre.mermaid` by an element whose (opened) shadow root holds the SVG.
+DRAWN_DIAGRAMS = """() => [...document.querySelectorAll('.mermaid')]
+    .filter((el) => el.shadowRoot && el.shadowRoot.querySelector('svg'))
+    .filter((el) => el.getBoundingClientRect().height > 40).length"""
 
 
 @pytest.mark.parametrize("path", list(PAGES))
@@ -76,13 +72,15 @@ def test_page_renders_offline_without_errors(browser, site_url, path):
     page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
     try:
         page.goto(f"{site_url}/{path}", wait_until="networkidle")
-        if diagrams:  # mermaid draws asynchronously, into (opened) shadow roots
-            page.wait_for_function(COUNT_SHADOW_SVGS, arg=diagrams, timeout=20000)
+        if diagrams:  # mermaid draws asynchronously
+            page.wait_for_function(f"() => ({DRAWN_DIAGRAMS})() >= {diagrams}", timeout=20000)
+        drawn = page.evaluate(DRAWN_DIAGRAMS)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / (path.replace("/", "_").replace(".html", ".png"))), full_page=False)
+        page.screenshot(path=str(SCREENSHOTS / (path.replace("/", "_").replace(".html", ".png"))), full_page=True)
         body = page.inner_text("body")
     finally:
         context.close()
     assert not blocked, f"the page tried to reach the network: {blocked[:5]}"
     assert not errors, errors
     assert text in body
+    assert drawn == diagrams, f"{drawn} diagrams drawn and visible, expected {diagrams}"

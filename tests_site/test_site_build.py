@@ -9,7 +9,7 @@ from .conftest import ROOT, SITE
 
 def test_mkdocs_build_strict_has_no_warnings(built_site):
     assert built_site.returncode == 0, built_site.stderr[-3000:]
-    assert "WARNING" not in built_site.stderr, built_site.stderr
+    assert "WARNING" not in built_site.stderr, built_site.stderr  # mkdocs logs "WARNING  -  ..."
 
 
 def test_every_notebook_and_solution_is_rendered_with_outputs(built_site):
@@ -34,7 +34,8 @@ def test_generated_parts_are_filled_in(built_site):
 
 def test_no_page_loads_a_script_or_stylesheet_from_elsewhere(built_site):
     """A first, cheap line of defence; the browser test proves it with the network blocked."""
-    remote = re.compile(r"""<(?:script[^>]*\ssrc|link[^>]*\shref)=["']((?:https?:)?//[^"']+)""")
+    remote = re.compile(r"""<(?:script[^>]*\ssrc|link[^>]*\shref)=["']((?:https?:)?//[^"']+)"""
+                        r"""|import\(\s*["']((?:https?:)?//[^"']+)""")
     for page in SITE.rglob("*.html"):
         found = remote.findall(page.read_text())
         assert not found, f"{page.relative_to(SITE)} loads {found[:3]}"
