@@ -373,6 +373,31 @@ def test_fixed_strategy_serves_real_vllm_without_errors(real, strategy):
         assert sum(o.stream for o in result.outcomes) == 10  # half streamed, half plain
 
 
+@pytest.mark.parametrize("version", ["0.2.2", "0.2.3"])
+def test_released_llama_stack_against_real_vllm(real, version):
+    """The appendix on real vLLM (retries off, the diagnostic switch, so the crash shows): 0.2.2
+    crashes on its first request, 0.2.3 serves every request.
+
+    Measured here: 0.2.2's later requests are refused by vLLM 0.32.0, because 0.2.2 sends
+    `tools: []` and vLLM has since started to reject an empty tools array (400, param `tools`).
+    The vLLM of April 2025 accepted it, and so does the mock (a deliberate difference: it keeps the
+    release of that time talking to it); 0.2.3 does not send the field.
+    """
+    from looplab import real_stack
+
+    real_stack.ensure_release(version, quiet=True)
+    with real_stack.start_release(version, real.base_url, retries=False, api_token=KEY) as release:
+        replies = [real_stack.chat(release, MODEL, f"request {n}", max_tokens=4) for n in range(3)]
+        log = release.log_text()
+    if version == "0.2.3":
+        assert [r.status for r in replies] == [200, 200, 200], log[-2000:]
+        assert "Event loop is closed" not in log
+    else:
+        assert replies[0].status == 500 and "RuntimeError: Event loop is closed" in log, log[-2000:]
+        assert [r.status for r in replies[1:]] == [500, 500]
+        assert "`tools` must not be an empty array" in log
+
+
 # --- nothing left behind -------------------------------------------------------------------------
 
 def test_stopping_real_vllm_leaves_no_process_socket_or_temp_file(real, temp_before):
