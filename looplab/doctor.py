@@ -129,8 +129,27 @@ def check_jupyter() -> Check:
     return Check("jupyter", True, f"JupyterLab {metadata.version('jupyterlab')}, python3 kernel present")
 
 
+def check_offline() -> Check:
+    """Can the workshop run with no internet? Everything it loads at run time must be local."""
+    root = LOCK_FILE.parent
+    needed = {
+        "the incident-era client (.venv-incident/)": (root / ".venv-incident").is_dir(),
+        "the released llama-stack 0.2.2/0.2.3 (.cache/real-stack/)": all(
+            (root / ".cache" / "real-stack" / f"llama-stack-{v}").is_dir() for v in ("0.2.2", "0.2.3")),
+        "the website's vendored mermaid (docs/assets/vendor/)": (root / "docs/assets/vendor/mermaid.min.js").exists(),
+    }
+    missing = [what for what, present in needed.items() if not present]
+    if missing:
+        return Check("offline ready", False, "missing: " + "; ".join(missing),
+                     "run `python3 run.py setup` while online (or from a wheelhouse: see the facilitator guide)")
+    built = (root / "site" / "index.html").exists()
+    return Check("offline ready", True, "everything the notebooks and labs load is installed locally"
+                 + ("; the website is built (site/)" if built else "; build the website with `python3 run.py site`"))
+
+
 def run(skip_jupyter: bool = False, out: Callable[[str], None] = print) -> int:
-    checks: list[Callable[[], Check]] = [check_python, check_platform, check_packages, check_free_port, check_mock]
+    checks: list[Callable[[], Check]] = [check_python, check_platform, check_packages, check_free_port, check_mock,
+                                         check_offline]
     if not skip_jupyter:
         checks.append(check_jupyter)
     failed = 0

