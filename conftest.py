@@ -16,6 +16,11 @@ ROOT = Path(__file__).parent
 EXECUTED = ROOT / "build" / "executed"
 NOTEBOOK_DIRS = ("notebooks", "solutions")
 
+# The folders must exist before pytest resolves `testpaths` (it drops paths that do not exist, and
+# resolves them before any configure hook runs); this module is imported before that.
+for _name in NOTEBOOK_DIRS:
+    (EXECUTED / _name).mkdir(parents=True, exist_ok=True)
+
 
 def pytest_configure(config) -> None:
     # Only the outermost run copies: a notebook that runs pytest itself (notebook 06) must not wipe
@@ -24,7 +29,7 @@ def pytest_configure(config) -> None:
     # developer's `pytest tests/test_x.py` must not wipe copies another run is executing.
     collects_notebooks = any("build/executed" in str(arg) for arg in config.args)
     if not config.getoption("nbmake", default=False) or os.environ.get("LOOPLAB_EXECUTED_DIR") \
-            or not collects_notebooks:
+            or not collects_notebooks or hasattr(config, "workerinput"):  # xdist workers: the controller did
         return
     os.environ["LOOPLAB_EXECUTED_DIR"] = str(EXECUTED)
     for name in NOTEBOOK_DIRS:
@@ -37,7 +42,8 @@ def pytest_configure(config) -> None:
 
 def pytest_runtest_logreport(report) -> None:
     """Record how long each executed notebook took (the facilitator's agendas show it)."""
-    if report.when != "call" or ".ipynb" not in report.nodeid or not os.environ.get("LOOPLAB_EXECUTED_DIR"):
+    if report.when != "call" or ".ipynb" not in report.nodeid or not os.environ.get("LOOPLAB_EXECUTED_DIR") \
+            or os.environ.get("PYTEST_XDIST_WORKER"):  # with xdist, the controller records the reports
         return
     relative = report.nodeid.split("::")[0].split("build/executed/")[-1]
     timings_file = EXECUTED / "timings.json"

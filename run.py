@@ -137,13 +137,25 @@ def python() -> str:
     return str(VENV / BIN / "python")
 
 
-def test(args: list[str]) -> int:
-    say("running the test suite" + (" (CI: a skipped test fails the run)" if os.environ.get("CI") == "true" else ""))
+def _pytest(args: list[str]) -> int:
     code = subprocess.call([python(), "-m", "pytest", *args], cwd=ROOT)  # noqa: S603
     if code == 5:
         print("run.py: pytest collected no tests; that is a failure, not a pass.", file=sys.stderr)
         return 1
     return code
+
+
+def test(args: list[str]) -> int:
+    """The whole suite. Without arguments, in two phases: the package tests, every notebook and lab
+    solution, on two workers (each test file stays on one worker); then the website, built from the
+    notebooks the first phase executed. With arguments, one plain pytest run."""
+    say("running the test suite" + (" (CI: a skipped test fails the run)" if os.environ.get("CI") == "true" else ""))
+    if args:
+        return _pytest(args)
+    first = _pytest(["-n", "2", "--dist", "loadfile", "tests", "build/executed/notebooks", "build/executed/solutions"])
+    say("building and checking the website from the notebooks just executed")
+    second = _pytest(["tests_site"])
+    return first or second
 
 
 def _free_port() -> int:
