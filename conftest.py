@@ -42,7 +42,8 @@ def pytest_configure(config) -> None:
 
 def pytest_runtest_logreport(report) -> None:
     """Record how long each executed notebook took (the facilitator's agendas show it)."""
-    if report.when != "call" or ".ipynb" not in report.nodeid or not os.environ.get("LOOPLAB_EXECUTED_DIR") \
+    if report.when != "call" or not report.nodeid.startswith("build/executed/") \
+            or not os.environ.get("LOOPLAB_EXECUTED_DIR") \
             or os.environ.get("PYTEST_XDIST_WORKER"):  # with xdist, the controller records the reports
         return
     relative = report.nodeid.split("::")[0].split("build/executed/")[-1]
