@@ -10,6 +10,7 @@ import httpx2
 import openai
 import pytest
 
+from looplab import verify
 from looplab.mock_vllm.faults import FaultPlan, parse_fault
 
 KEY = "sekret"
@@ -226,9 +227,8 @@ def test_faults_follow_their_schedule(start_mock):
         with pytest.raises(openai.APITimeoutError):
             chat()  # stalled
         assert chat().choices[0].message.content == " a b c d e f"  # the schedule is over: served normally
-    deadline = time.monotonic() + 10
-    while len(server.requests("/v1/chat/completions")) < 6 and time.monotonic() < deadline:
-        time.sleep(0.05)  # the stalled request is logged when its stall ends
+    # the stalled request is logged when its stall ends (a deadline-bounded wait on that condition)
+    assert verify.wait_until(lambda: len(server.requests("/v1/chat/completions")) == 6, timeout=10)
     by_number = {r["request_number"]: r for r in server.requests("/v1/chat/completions")}
     assert {n: r["fault"] for n, r in by_number.items()} == {1: "500", 2: "429", 3: "drop", 4: "drop", 5: "stall", 6: None}
     assert [by_number[n]["status"] for n in (1, 2)] == [500, 429]
