@@ -46,12 +46,19 @@ def ensure_uv() -> Path:
         if len(version) >= 2 and version[1] == UV_VERSION:
             return uv
     say(f"installing uv {UV_VERSION} into .tools/")
+    try:
+        import ensurepip  # noqa: F401  (venv needs it to give .tools/ a pip)
+    except ImportError:
+        sys.exit("run.py: this Python cannot create virtual environments with pip (no ensurepip). On Debian "
+                 "or Ubuntu: `sudo apt-get install python3-venv`, then run this command again.")
     venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
     run(TOOLS / BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"uv=={UV_VERSION}")
     return uv
 
 
-def setup() -> None:
+def setup(full: bool = True) -> None:
+    """Everything, for `test` and `site` (``full``); for `workshop`, what the notebooks and labs need,
+    with the optional parts (the real releases, the website's mermaid) only warning when they fail."""
     if sys.version_info < (3, 10):
         sys.exit(f"run.py: looplab needs Python 3.10 or newer; this is {sys.version.split()[0]}.")
     uv = ensure_uv()
@@ -59,10 +66,17 @@ def setup() -> None:
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(VENV)}
     run(uv, "sync", "--locked", "--quiet", "--python", sys.executable, cwd=ROOT, env=env)
     setup_incident_env(uv)
-    setup_real_stack()
-    setup_real_vllm()
-    setup_site_assets()
-    setup_chromium()
+    for step in (setup_real_stack, setup_site_assets):
+        try:
+            step()
+        except SystemExit as failed:
+            if full:
+                raise
+            say(f"skipped, not needed to start: {failed} (notebook 07 and the website need it; "
+                "`python3 run.py setup` retries)")
+    if full:
+        setup_real_vllm()
+        setup_chromium()
 
 
 def setup_incident_env(uv: Path) -> None:
@@ -300,7 +314,7 @@ def main(argv: list[str]) -> int:
     if "--no-setup" in rest:
         rest.remove("--no-setup")
     else:
-        setup()
+        setup(full=command != "workshop")
     if command == "test":
         return test(rest)
     if command == "workshop":

@@ -41,7 +41,9 @@ def _watch_parent() -> None:
     owner = os.environ.get(OWNER_ENV)
     if not owner or not owner.isdigit():
         return
-    parent = os.getppid()
+    parent = int(owner)
+    if os.getppid() != parent:  # the starter died while this process was still starting up
+        raise SystemExit(f"the process that started this server (pid {parent}) is gone")
 
     def watch() -> None:
         stop = threading.Event()

@@ -51,11 +51,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+# libc is loaded here, in the parent: a forked child of a multi-threaded process (a Jupyter kernel)
+# must not dlopen anything before exec, or it can deadlock on a lock another thread held.
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
 def _die_with_parent(parent: int) -> Any:
+    """Ask Linux to SIGTERM the child when its parent *thread* exits (PR_SET_PDEATHSIG). Start servers
+    from a long-lived thread (the main thread, as notebooks and tests do); elsewhere the server's own
+    parent watch (``looplab._serve``) is the safety net."""
     def preexec() -> None:
-        if sys.platform.startswith("linux"):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if _LIBC is not None:
+            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent:  # the parent died before prctl took effect
             os._exit(1)
     return preexec

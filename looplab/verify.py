@@ -6,7 +6,6 @@ Shared by the tests, the notebooks and the lab checks, so each proves the same t
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
 import time
 import uuid
@@ -95,8 +94,9 @@ def run_burst(url: str, n: int, **kwargs: Any) -> BurstResult:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(burst(url, n, **kwargs))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, burst(url, n, **kwargs)).result()
+    from .workshop import in_a_thread
+
+    return in_a_thread(lambda: asyncio.run(burst(url, n, **kwargs)))
 
 
 def delivery_counts(records: list[dict[str, Any]], markers: list[str]) -> dict[str, int]:

@@ -8,6 +8,7 @@ say so and move on.
 
 from __future__ import annotations
 
+import concurrent.futures
 import html
 import os
 import re
@@ -52,14 +53,32 @@ class RealBackend:
         return f"<real vLLM at {self.base_url}>"
 
 
+_last_backend: MockServer | None = None
+
+
 def backend(**mock_settings: Any) -> MockServer | RealBackend:
-    """The mock (started now, on a free port) or, if ``VLLM_BASE_URL`` is set, that real vLLM."""
+    """The mock (started now, on a free port) or, if ``VLLM_BASE_URL`` is set, that real vLLM.
+
+    Re-running the cell that calls it stops the mock the previous call started, so a learner who
+    runs a cell twice does not leave a server behind."""
+    global _last_backend
+    if _last_backend is not None:
+        _last_backend.stop()
+        _last_backend = None
     url = os.environ.get("VLLM_BASE_URL")
     if url:
         return RealBackend(url)
     mock = start_mock(**mock_settings)
     mock.has_log = True  # type: ignore[attr-defined]
+    _last_backend = mock
     return mock
+
+
+def in_a_thread(fn: Any) -> Any:
+    """Run ``fn()`` in a fresh thread, where no event loop runs (so ``asyncio.run`` works), and return
+    its result; its exception, if it raised one. Jupyter's own loop forbids ``asyncio.run`` in a cell."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn).result()
 
 
 def chat(base_url: str, content: str = "hello", *, stream: bool = False, user: str | None = None,

@@ -45,6 +45,11 @@ def test_crash_is_raised_by_check_closed_through_the_connection_pool(mock):
     files = " ".join(f["file"] for f in second["frames"])
     assert functions[-1] == "_check_closed" and "call_soon" in functions
     assert "httpcore2" in files and "connection_pool.py" in files and "selector_events.py" in files
+    # ... and it is the SECOND failure: the first came while reading the response (the request had been
+    # sent: writing to a socket needs no loop, waiting for the answer does), kept as its __context__.
+    first = [f["function"] for f in second["first_frames"]]
+    assert second["first_message"] == "Event loop is closed", "FACT CHANGED: the read no longer fails first"
+    assert first[-1] == "_check_closed" and "_add_reader" in first and "resume_reading" in first
 
 
 def test_pinned_client_raises_it_unwrapped_and_does_not_retry(mock):

@@ -171,7 +171,8 @@ def test_latency_knobs_measured_by_the_mocks_own_clock(start_mock):
     with openai.OpenAI(base_url=fast.base_url, api_key="x", max_retries=0) as c:
         c.chat.completions.create(model="tiny-llama", messages=HELLO)
     (record,) = fast.requests("/v1/chat/completions")
-    assert record["t_end"] - record["t_start"] < 0.120  # without the knobs, no such wait
+    slow = plain["t_end"] - plain["t_start"]
+    assert record["t_end"] - record["t_start"] < slow / 2  # without the knobs, no such wait
 
 
 def _raw_request(port: int, path: str) -> tuple[int, bytes]:
@@ -205,7 +206,7 @@ def test_keepalive_timeout_closes_idle_connections(start_mock):
         assert sock.recv(65536).startswith(b"HTTP/1.1 200")
         idle_from = time.monotonic()
         assert sock.recv(65536) == b""  # the server closed the idle connection (recv would time out otherwise)
-        assert time.monotonic() - idle_from >= 0.4
+        assert time.monotonic() - idle_from >= 0.25  # closed by the timer (0.5 s), not at once
 
 
 def test_faults_follow_their_schedule(start_mock):

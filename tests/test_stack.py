@@ -20,7 +20,7 @@ from looplab.servers import start_mock, start_stack
 WRONG = {  # variant -> what the suite must find wrong with it
     "broken": "Event loop is closed",
     "looplab.adapters.wrong:LazyTouchedAtStartup": "Event loop is closed",
-    "looplab.adapters.wrong:ClosedBeforeStreamPerCall": "backend_connection_lost",  # reads from a closed client
+    "looplab.adapters.wrong:ClosedBeforeStreamPerCall": "already closed",  # its stream's client is closed
     "looplab.adapters.wrong:NeverClosedPerCall": "leak",
     "lazy_once": "leak",
 }

@@ -52,9 +52,16 @@ def main() -> None:
             root = exc
             while root.__cause__ is not None:
                 root = root.__cause__
+            # The error raised first is often not the one reported: the pool hits the closed loop while
+            # *reading* the response, then again while closing the connection in its error handling.
+            # Python keeps the first as __context__ of the second; follow it to the beginning.
+            first = root
+            while isinstance(first.__context__, RuntimeError):
+                first = first.__context__
             results.append({"loop": n, "outcome": "error", "error": type(exc).__name__, "message": str(exc),
                             "root_error": type(root).__name__, "root_message": str(root), "frames": frames(root),
-                            "traceback": "".join(traceback.format_exception(exc))})
+                            "first_error": type(first).__name__, "first_message": str(first),
+                            "first_frames": frames(first), "traceback": "".join(traceback.format_exception(exc))})
     print(json.dumps({"openai": openai.__version__, "results": results}))
 
 

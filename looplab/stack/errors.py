@@ -5,10 +5,11 @@ what went wrong                             status  ``type``
 ==========================================  ======  ==========================
 backend answered an error (5xx, 429)        502     ``backend_error``
 backend rejected the request (4xx)          same    ``backend_error``
-connection dropped / protocol broken        502     ``backend_connection_lost``
+connection dropped / protocol broken        502     ``backend_connection_lost`` (a transport error in the chain)
 backend unreachable (connection refused)    503     ``backend_unavailable``
 backend too slow (client timeout)           504     ``backend_timeout``
 an exception inside the adapter             500     the exception's class name
+reading a stream whose client was closed    500     ``ClosedResourceError``
 ==========================================  ======  ==========================
 
 A ``RuntimeError`` anywhere in the cause chain wins: openai 1.x wraps "Event loop is closed" in
@@ -51,9 +52,15 @@ def classify(exc: BaseException) -> tuple[int, str, str]:
         return 504, "backend_timeout", f"vLLM did not answer in time ({type(exc).__name__})"
     if any(_is(e, "ConnectError", "ConnectionRefusedError") for e in chain):
         return 503, "backend_unavailable", "vLLM is unreachable (connection refused)"
-    if isinstance(exc, openai.APIConnectionError) or any(_is(e, "TransportError", "RemoteProtocolError") for e in chain):
+    if any(_is(e, "ClosedResourceError") for e in chain):  # our side closed it: an adapter bug, not vLLM
+        return 500, "ClosedResourceError", ("the adapter read from a connection this process had already closed "
+                                            "(was the client closed before its stream was read?)")
+    if any(_is(e, "TransportError") or isinstance(e, OSError) for e in chain):
         return 502, "backend_connection_lost", f"the connection to vLLM broke: {chain[-1]!r:.200}"
-    return 500, type(exc).__name__, str(exc)
+    # Anything else is the adapter's own failure, even when the client wrapped it (an APIConnectionError
+    # around an IndexError from reading a closed client's stream): name the exception at the root.
+    root = chain[-1]
+    return 500, type(root).__name__, str(root)
 
 
 def error_body(status: int, type_: str, message: str) -> dict[str, Any]:
