@@ -40,3 +40,13 @@ def test_snippet_sections_the_site_includes_exist():
     for path, section in (("looplab/adapters/per_call.py", "stream"), ("looplab/adapters/base.py", "protocol")):
         text = (DOCS.parent / path).read_text()
         assert f"--8<-- [start:{section}]" in text and f"--8<-- [end:{section}]" in text
+
+
+def test_notebook_01_writes_exactly_the_snippet_the_site_shows():
+    """The ten lines appear twice (notebook cell, site page): one text, checked here, so they cannot drift."""
+    import nbformat
+
+    nb = nbformat.read(DOCS.parent / "notebooks" / "01-event-loops.ipynb", as_version=4)
+    (cell,) = [c for c in nb.cells if c.source.startswith("%%writefile crash_in_ten_lines.py")]
+    written = cell.source.split("\n", 1)[1]
+    assert written.strip() == (DOCS / "snippets" / "crash_in_ten_lines.py").read_text().strip()
