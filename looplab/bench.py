@@ -620,15 +620,24 @@ def run(args: argparse.Namespace) -> int:
     """Run ``looplab bench``: 0 when every request succeeded and the mock's log is exact, else 1."""
     from rich.console import Console
 
-    from .servers import ServerError
-
     if args.target == "strategies":
         return _run_strategies(args)
     if args.vllm_url or args.plot or args.strategies:
         print("looplab bench: --vllm-url, --plot and --strategies go with --target strategies", file=sys.stderr)
         return 2
+    report = _guarded(lambda: measure(args.requests or 300, args.concurrency or 500, args.warmup,
+                                      Console(stderr=True)))
+    if isinstance(report, int):
+        return report
+    return _emit(report, args.json, lambda: _render(report, Console()))
+
+
+def _guarded(measure_fn: Callable[[], dict[str, Any]]) -> dict[str, Any] | int:
+    """Run a measurement; turn its failures into a message and ``looplab bench``'s exit code."""
+    from .servers import ServerError
+
     try:
-        report = measure(args.requests or 300, args.concurrency or 500, args.warmup, Console(stderr=True))
+        return measure_fn()
     except BenchInputError as exc:
         print(f"looplab bench: {exc}", file=sys.stderr)
         return 2
@@ -638,10 +647,14 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("looplab bench: interrupted; the servers were stopped.", file=sys.stderr)
         return 130
-    if args.json:
+
+
+def _emit(report: dict[str, Any], as_json: bool, render: Callable[[], None]) -> int:
+    """Print the report (JSON for machines, tables for people); 0 only when every request succeeded."""
+    if as_json:
         print(json.dumps(report))
     else:
-        _render(report, Console())
+        render()
     return 0 if report["ok"] else 1
 
 
@@ -650,35 +663,26 @@ def _run_strategies(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from . import strategy_bench
-    from .servers import ServerError
 
     rounds = 5
+    names = strategy_bench.STRATEGIES
+    if args.strategies:
+        names = ("reused", *[n.strip() for n in args.strategies.split(",") if n.strip() and n.strip() != "reused"])
     console = Console(stderr=True)
-    try:
+
+    def measure_all() -> dict[str, Any]:
         with Progress(console=console, transient=True, disable=args.json or not console.is_terminal) as progress:
-            names = strategy_bench.STRATEGIES
-            if args.strategies:
-                names = ("reused", *[n.strip() for n in args.strategies.split(",") if n.strip() and n.strip() != "reused"])
             task = progress.add_task("strategies", total=rounds * len(names))
-            report = strategy_bench.measure(vllm_url=args.vllm_url, requests=args.requests or 200,
-                                            concurrency=args.concurrency or 20, rounds=rounds, names=names,
-                                            tick=lambda: progress.advance(task))
-    except BenchError as exc:
-        print(f"looplab bench: {exc}", file=sys.stderr)
-        return 2
-    except ServerError as exc:
-        print(f"looplab bench: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("looplab bench: interrupted; the servers were stopped.", file=sys.stderr)
-        return 130
+            return strategy_bench.measure(vllm_url=args.vllm_url, requests=args.requests or 200,
+                                          concurrency=args.concurrency or 20, rounds=rounds, names=names,
+                                          tick=lambda: progress.advance(task))
+
+    report = _guarded(measure_all)
+    if isinstance(report, int):
+        return report
     if args.plot:
         report["plot"] = str(strategy_bench.plot(report, args.plot))
-    if args.json:
-        print(json.dumps(report))
-    else:
-        strategy_bench.render(report, Console(width=max(Console().width, 110)))
-    return 0 if report["ok"] else 1
+    return _emit(report, args.json, lambda: strategy_bench.render(report, Console(width=max(Console().width, 110))))
 
 
 if __name__ == "__main__":

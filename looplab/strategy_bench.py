@@ -22,8 +22,34 @@ from typing import Any
 import openai
 
 from .adapters import VLLMConfig, resolve
-from .bench import BenchError, _summary, _versions
+from .bench import BenchInputError, _summary, _versions
 from .servers import MockServer, start_mock
+
+def construction_costs(n: int = 15) -> dict[str, float]:
+    """Median milliseconds to build a client, with and without a shared SSL context (notebook 05, facts).
+
+    Most of ``AsyncOpenAI()``'s cost is ``ssl.create_default_context()``, even for ``http://`` URLs."""
+    import ssl
+    import statistics
+
+    from .adapters.per_call_shared_ssl import _HttpClient
+
+    def median_ms(make: Any) -> float:
+        samples = []
+        for _ in range(n):
+            began = time.perf_counter()
+            make()
+            samples.append(time.perf_counter() - began)
+        return statistics.median(samples) * 1000
+
+    url, context = "http://127.0.0.1:9/v1", ssl.create_default_context()
+    return {
+        "AsyncOpenAI()": median_ms(lambda: openai.AsyncOpenAI(base_url=url, api_key="x")),
+        "ssl.create_default_context()": median_ms(ssl.create_default_context),
+        "AsyncOpenAI() with a shared SSL context": median_ms(
+            lambda: openai.AsyncOpenAI(base_url=url, api_key="x", http_client=_HttpClient(verify=context))),
+    }
+
 
 #: Measured in this order; ``reused`` is the baseline (one client made once, on this loop).
 STRATEGIES = ("reused", "per_call", "per_call_shared_ssl", "lazy_once", "per_loop", "lifespan")
@@ -59,7 +85,7 @@ async def _make(name: str, config: VLLMConfig, model: str) -> Any:
     try:
         adapter = resolve(name)(config)
     except ValueError as exc:
-        raise BenchError(str(exc)) from None
+        raise BenchInputError(str(exc)) from None
     await adapter.initialize()
     await adapter.register_model(model)
     if hasattr(adapter, "on_serving_start"):
@@ -127,7 +153,7 @@ def measure(*, vllm_url: str | None = None, model: str = "tiny-llama", requests:
             rounds: int = 5, names: tuple[str, ...] = STRATEGIES, tick: Any = lambda: None) -> dict[str, Any]:
     """Run every strategy side by side; return a JSON-ready report."""
     if requests < rounds:
-        raise BenchError(f"--requests must be at least the number of rounds ({rounds})")
+        raise BenchInputError(f"--requests must be at least the number of rounds ({rounds})")
     with ExitStack() as stack:
         mock = None if vllm_url else stack.enter_context(start_mock())
         url = vllm_url or mock.base_url
