@@ -275,17 +275,6 @@ class RealVLLMServer(servers.Server):
         """The OpenAI ``base_url`` (``.../v1``)."""
         return f"{self.url}/v1"
 
-    def group(self) -> list[Any]:
-        """The processes of the server's group (API server, engine core, worker), as psutil objects."""
-        import psutil
-
-        found = []
-        for proc in psutil.process_iter(["pid"]):
-            with contextlib.suppress(psutil.Error, ProcessLookupError, OSError):
-                if os.getpgid(proc.pid) == self.pid and proc.status() != psutil.STATUS_ZOMBIE:
-                    found.append(proc)
-        return found
-
     def rss_bytes(self) -> int:
         """Resident memory of the whole process group (shared pages counted once per process)."""
         total = 0

@@ -68,6 +68,36 @@ def _die_with_parent(parent: int) -> Any:
     return preexec
 
 
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def process_group(pgid: int) -> list[psutil.Process]:
+    """Live (non-zombie) processes whose process group is ``pgid``, found by scanning."""
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        with contextlib.suppress(psutil.Error, ProcessLookupError, OSError):
+            if os.getpgid(proc.pid) == pgid and _alive(proc):
+                found.append(proc)
+    return found
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> None:
+    """Poll until none of ``procs`` is alive, SIGKILLing stragglers; a deadline, not a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [p for p in procs if _alive(p)]
+        if not alive or time.monotonic() >= deadline:
+            break
+        for proc in alive:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        time.sleep(0.02)
+
+
 def _get(url: str, timeout: float) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback only)
@@ -117,21 +147,28 @@ class Server:
         """The exit code once stopped (negative: the signal that ended it), None while running."""
         return self.process.poll()
 
+    def group(self) -> list[psutil.Process]:
+        """The live processes of the server's process group (the server and every child it started)."""
+        return process_group(self.pid)
+
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the server and its whole process group: SIGTERM, then SIGKILL after ``timeout``."""
+        """Stop the server and its whole process group: SIGTERM, then SIGKILL after ``timeout``.
+
+        Returns only when every process of the group is gone (or ``timeout`` more has passed after
+        SIGKILL, which the kernel does not refuse): a caller may check for leftovers at once."""
         _LIVE.discard(self)
+        members = self.group()  # before signalling: children outlive a killed leader in its group
         if self.running:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.pid, signal.SIGKILL)
-                self.process.wait(timeout)
-        # Children that outlived the leader still belong to its group.
+                pass
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
+        self.process.wait(timeout)
+        _wait_gone([*members, *self.group()], timeout)
         if self._log_cache is None:
             self._log_cache = self.log_text()
             shutil.rmtree(self._workdir, ignore_errors=True)

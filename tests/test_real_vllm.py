@@ -100,21 +100,37 @@ def _vllm_processes() -> list[psutil.Process]:
 
 
 @pytest.fixture(scope="module")
-def temp_before() -> set[str]:
-    return _system_temp_entries()
-
-
-@pytest.fixture(scope="module")
-def real(temp_before):  # noqa: ARG001 (the snapshot must be taken before the server starts)
+def real():
+    """One real vLLM for the module. Its teardown proves that stopping it leaves nothing behind (no
+    process of its group, no temporary file, no socket file), whichever test ran last."""
     _need_real_vllm()
+    temp_before = _system_temp_entries()
     started = time.monotonic()
     server = real_vllm.start_real_vllm(api_key=KEY, timeout=240)
     server.startup_s = time.monotonic() - started
     server.peak_rss = server.rss_bytes()
     try:
+        group_before = server.group()
+        assert len(group_before) >= 2, group_before  # API server and engine core at least: the scan sees them
+        assert _vllm_processes(), "the scan must find the running vLLM, or it proves nothing"
+        tmpdir = server.tmpdir
+        assert tmpdir is not None and any(tmpdir.iterdir())  # vLLM's socket files live there while it runs
         yield server
     finally:
         server.stop()
+    assert_nothing_left(server, group_before, tmpdir, temp_before)
+
+
+def assert_nothing_left(server, group_before: list[psutil.Process], tmpdir: Path, temp_before: set[str]) -> None:
+    """``stop()`` returns once the whole group is gone: nothing may be found right after it."""
+    assert not _vllm_processes(), _vllm_processes()
+    assert not [p for p in group_before if _alive(p)]
+    assert not tmpdir.exists()
+    new = {p for p in _system_temp_entries() - temp_before if "vllm" in Path(p).name.lower()
+           or Path(p).name.startswith(("psm_", "sem.", "torch", "vllm")) or _is_socket(p)}
+    new = {p for p in new if not Path(p).name.startswith("looplab-")}  # the workdirs of looplab's own servers
+    assert not new, f"left in the system temp folder: {sorted(new)}"
+    assert not Path(server.log_path).parent.exists()  # looplab's own workdir for it is gone too
 
 
 @pytest.fixture(scope="module")
@@ -398,24 +414,7 @@ def test_released_llama_stack_against_real_vllm(real, version):
         assert "`tools` must not be an empty array" in log
 
 
-# --- nothing left behind -------------------------------------------------------------------------
-
-def test_stopping_real_vllm_leaves_no_process_socket_or_temp_file(real, temp_before):
-    group_before = real.group()
-    assert len(group_before) >= 2, group_before  # API server and engine core at least: the scan sees them
-    assert _vllm_processes(), "the scan must find the running vLLM, or it proves nothing"
-    tmpdir = real.tmpdir
-    assert tmpdir is not None and any(tmpdir.iterdir())  # vLLM's socket files live there while it runs
-    real.stop()
-    assert verify.wait_until(lambda: not _vllm_processes(), timeout=10), _vllm_processes()
-    assert not [p for p in group_before if _alive(p)]
-    assert not tmpdir.exists()
-    new = {p for p in _system_temp_entries() - temp_before if "vllm" in Path(p).name.lower()
-           or Path(p).name.startswith(("psm_", "sem.", "torch", "vllm")) or _is_socket(p)}
-    new = {p for p in new if not Path(p).name.startswith("looplab-")}  # the workdirs of looplab's own servers
-    assert not new, f"left in the system temp folder: {sorted(new)}"
-    assert not Path(real.log_path).parent.exists()  # looplab's own workdir for it is gone too
-
+# --- helpers of the teardown check (see the `real` fixture) --------------------------------------
 
 def _alive(proc: psutil.Process) -> bool:
     try:
