@@ -1,8 +1,10 @@
 """Root conftest: copy the notebooks into build/executed/ before collection.
 
-nbmake (``--nbmake --overwrite``, set in pyproject.toml) executes each copy once and writes its
-outputs into it; the website renders those executed copies, so a notebook is run exactly once
-per test run and the site never shows stale outputs. The sources stay output-free.
+nbmake (``--nbmake``, set in pyproject.toml) executes each copy once, and this conftest has it
+write the outputs into the copy (nbmake's ``--overwrite``, switched on for the copies only); the
+website renders those executed copies, so a notebook is run exactly once per test run and the site
+never shows stale outputs. A source notebook given to pytest (``pytest notebooks/03-....ipynb``)
+runs too, and is never written to: the sources stay output-free.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 import os
 import shutil
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).parent
 EXECUTED = ROOT / "build" / "executed"
@@ -51,3 +55,17 @@ def pytest_runtest_logreport(report) -> None:
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     timings[relative] = round(report.duration, 1)
     timings_file.write_text(json.dumps(timings, indent=1, sort_keys=True))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """Outputs are written into the executed copies under build/executed/, never into a source."""
+    if not getattr(item, "nbmake", False):
+        yield
+        return
+    option = item.config.option
+    option.overwrite = Path(item.path).resolve().is_relative_to(EXECUTED.resolve())
+    try:
+        yield
+    finally:
+        option.overwrite = False

@@ -1,4 +1,4 @@
-"""Shared test helpers. Fixtures for servers come from looplab.pytest_plugin."""
+"""Shared test helpers. Fixtures for servers come from looplab.entrypoints.pytest_plugin."""
 
 from __future__ import annotations
 

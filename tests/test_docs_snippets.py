@@ -10,7 +10,7 @@ import yaml
 
 from looplab.servers import start_mock, start_stack
 from looplab.stack import load_config
-from looplab.workshop import chat, error_of
+from looplab.course.helpers import chat, error_of
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import openai
 import pytest
 
-from looplab.demos import run_demo
-from looplab.envs import INCIDENT_OPENAI, incident_openai_version, incident_python
+from looplab.course.demos import run_demo
+from looplab.real.envs import INCIDENT_OPENAI, incident_openai_version, incident_python
 from looplab.servers import start_mock
 
 
@@ -82,7 +82,7 @@ def test_incident_era_client_wraps_the_crash_and_retries_it(mock):
 
 def test_constructing_a_client_costs_milliseconds_mostly_for_tls():
     """Order of magnitude only (design.md measured ~29 ms here; upstream #4221 measured ~11 ms)."""
-    from looplab.strategy_bench import construction_costs
+    from looplab.proofs.bench.strategies import construction_costs
 
     costs = construction_costs()
     fresh, shared = costs["AsyncOpenAI()"], costs["AsyncOpenAI() with a shared SSL context"]

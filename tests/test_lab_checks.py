@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from looplab import checks
-from looplab.checks import LabCheckFailed
+from looplab.course import checks
+from looplab.course.checks import LabCheckFailed
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ def test_lab5_slow_or_broken_answers_are_caught(scratch, variant, hint):
 
 def test_lab6_a_test_that_cannot_fail_is_caught():
     from looplab.servers import start_mock, start_stack
-    from looplab.workshop import chat
+    from looplab.course.helpers import chat
 
     def lenient_test(adapter):  # checks only the LAST request: passes on the bug
         with start_mock(keepalive_s=60) as vllm, start_stack(adapter=adapter, vllm_url=vllm.base_url,

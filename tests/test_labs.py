@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from looplab import labs
+from looplab.course import labs
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB_FILES = sorted((ROOT / "labs").glob("lab-*.ipynb"))

@@ -12,7 +12,7 @@ import json
 import httpx2
 import pytest
 
-from looplab.conformance import ShapeMismatch, compare_shape, compare_stream, parse_sse
+from looplab.proofs.conformance import ShapeMismatch, compare_shape, compare_stream, parse_sse
 
 from .conftest import REFERENCE_KEY, REFERENCE_MAX_LEN, REFERENCE_MODEL, load_reference
 

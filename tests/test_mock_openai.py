@@ -10,7 +10,7 @@ import httpx2
 import openai
 import pytest
 
-from looplab import verify
+from looplab.proofs import verify
 from looplab.mock_vllm.faults import FaultPlan, parse_fault
 
 KEY = "sekret"

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from looplab import episodes
+from looplab.course import episodes
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL_NOTEBOOKS = sorted(p for d in ("notebooks", "solutions", "labs") for p in (ROOT / d).glob("*.ipynb"))

@@ -1,6 +1,6 @@
 """The real Llama Stack releases against looplab's mock vLLM: 0.2.2 crashes, 0.2.3 does not.
 
-Both releases are installed from the package index by :func:`looplab.real_stack.ensure_release`
+Both releases are installed from the package index by :func:`looplab.real.releases.ensure_release`
 (``python3 run.py setup`` does it; here it is a cached no-op). Where they cannot be installed the
 tests skip and say why; under ``CI=true`` a skip is a failure.
 
@@ -23,8 +23,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from looplab import real_stack
-from looplab.real_stack import RELEASES, ReleaseError, chat, ensure_release, overlay_dir, start_release
+from looplab.real import releases as real_stack
+from looplab.real.releases import RELEASES, ReleaseError, chat, ensure_release, overlay_dir, start_release
 from looplab.servers import find_tagged, start_mock
 
 pytestmark = pytest.mark.timeout(600)  # the first run may install both releases
@@ -188,7 +188,7 @@ def test_run_folders_left_by_a_killed_starter_are_pruned(tmp_path, monkeypatch):
 # --- the command line --------------------------------------------------------------------------------
 
 def test_serve_runs_a_release_against_its_own_mock_until_ctrl_c(installed):
-    cli = subprocess.Popen([sys.executable, "-m", "looplab.real_stack", "serve", "0.2.3"],  # noqa: S603
+    cli = subprocess.Popen([sys.executable, "-m", "looplab.real.releases", "serve", "0.2.3"],  # noqa: S603
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert cli.stdout is not None

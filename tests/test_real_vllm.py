@@ -2,7 +2,7 @@
 crash reproduced on it, every fixed strategy proven on it, and nothing left behind.
 
 One real vLLM serves the whole module (start-up takes ~25-50 s). ``python3 run.py setup`` builds
-its environment (``looplab.real_vllm.setup``); under ``CI=true`` on Linux x86_64 these tests must
+its environment (``looplab.real.vllm.setup``); under ``CI=true`` on Linux x86_64 these tests must
 run, so a missing environment fails them. Elsewhere they are skipped, with the reason.
 
 The differential tests send the same requests to the mock and to real vLLM and compare structure
@@ -48,9 +48,10 @@ import openai
 import psutil
 import pytest
 
-from looplab import real_vllm, verify
+from looplab.proofs import verify
+from looplab.real import vllm as real_vllm
 from looplab.adapters import FIXED
-from looplab.conformance import ShapeMismatch, compare_shape, compare_stream, parse_sse
+from looplab.proofs.conformance import ShapeMismatch, compare_shape, compare_stream, parse_sse
 from looplab.servers import SESSION_ENV, TAG_ENV, start_mock, start_stack
 
 KEY, MODEL, MAX_LEN = "sekret", "tiny-llama", 512
@@ -399,7 +400,7 @@ def test_released_llama_stack_against_real_vllm(real, version):
     The vLLM of April 2025 accepted it, and so does the mock (a deliberate difference: it keeps the
     release of that time talking to it); 0.2.3 does not send the field.
     """
-    from looplab import real_stack
+    from looplab.real import releases as real_stack
 
     real_stack.ensure_release(version, quiet=True)
     with real_stack.start_release(version, real.base_url, retries=False, api_token=KEY) as release:

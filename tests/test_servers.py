@@ -49,9 +49,12 @@ def test_a_server_that_exits_early_fails_with_its_exit_code_and_log():
         servers.start(crash, name="crashes", timeout=10)
 
 
-def test_the_mock_refuses_bad_settings_with_a_clear_message():
-    with pytest.raises(servers.ServerError, match="unknown fault kind 'boom'"):
+def test_the_mock_refuses_bad_settings_before_anything_starts():
+    with pytest.raises(ValueError, match="unknown fault kind 'boom'"):
         servers.start_mock(faults=["boom@1"])
+    with pytest.raises(TypeError, match="ttft"):
+        servers.start_mock(ttft=5)  # a misspelt setting
+    assert not servers.find_tagged(os.environ[servers.SESSION_ENV])
 
 
 PARENT = textwrap.dedent("""
@@ -130,11 +133,11 @@ def test_passes():
 def test_under_ci_a_skipped_test_fails_the_run(pytester, monkeypatch):
     pytester.makepyfile(STRICT_CI_TESTS)
     monkeypatch.setenv("CI", "true")
-    result = pytester.runpytest_subprocess("-p", "looplab.pytest_plugin")
+    result = pytester.runpytest_subprocess("-p", "looplab.entrypoints.pytest_plugin")
     result.assert_outcomes(passed=1, failed=1, xfailed=1)
     result.stdout.fnmatch_lines(["*skipped under CI=true*needs something*"])
     monkeypatch.setenv("CI", "false")
-    pytester.runpytest_subprocess("-p", "looplab.pytest_plugin").assert_outcomes(passed=1, skipped=1, xfailed=1)
+    pytester.runpytest_subprocess("-p", "looplab.entrypoints.pytest_plugin").assert_outcomes(passed=1, skipped=1, xfailed=1)
 
 
 def test_a_test_that_leaves_a_server_running_fails_the_session(pytester, monkeypatch):
@@ -145,7 +148,7 @@ def test_a_test_that_leaves_a_server_running_fails_the_session(pytester, monkeyp
             servers.start_mock()
     """)
     monkeypatch.delenv(servers.SESSION_ENV, raising=False)  # the inner session gets its own tag
-    result = pytester.runpytest_subprocess("-p", "looplab.pytest_plugin")
+    result = pytester.runpytest_subprocess("-p", "looplab.entrypoints.pytest_plugin")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*servers left running after the tests*stopped them*"])
 
@@ -161,5 +164,5 @@ def test_fixtures_start_and_stop_mocks(pytester):
                 assert client.chat.completions.create(model="tiny-llama", messages=[{"role": "user", "content": "hi"}])
                 client.close()
     """)
-    result = pytester.runpytest_subprocess("-p", "looplab.pytest_plugin")
+    result = pytester.runpytest_subprocess("-p", "looplab.entrypoints.pytest_plugin")
     result.assert_outcomes(passed=1)

@@ -12,9 +12,9 @@ import asyncio
 import httpx2
 import pytest
 
-from looplab import verify
+from looplab.proofs import verify
 from looplab.adapters import FIXED
-from looplab.envs import incident_python
+from looplab.real.envs import incident_python
 from looplab.servers import start_mock, start_stack
 
 WRONG = {  # variant -> what the suite must find wrong with it

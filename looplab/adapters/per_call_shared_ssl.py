@@ -14,8 +14,9 @@ import openai
 
 from .per_call import PerCallAdapter
 
-# openai 3.x talks through httpx2, openai 1.x through httpx: take the default client of the one installed.
-_HttpClient = getattr(openai, "DefaultAsyncHttpx2Client", None) or openai.DefaultAsyncHttpxClient
+#: The openai client's default async HTTP client class: openai 3.x talks through httpx2, openai 1.x
+#: through httpx, so this is the one of the installed client.
+AsyncHttpClient = getattr(openai, "DefaultAsyncHttpx2Client", None) or openai.DefaultAsyncHttpxClient
 
 
 class PerCallSharedSSLAdapter(PerCallAdapter):
@@ -24,5 +25,5 @@ class PerCallSharedSSLAdapter(PerCallAdapter):
     def _new_client(self) -> openai.AsyncOpenAI:
         if self._ssl_context is None:
             self._ssl_context = ssl.create_default_context()
-        http_client = _HttpClient(verify=self._ssl_context, timeout=self.config.timeout)
+        http_client = AsyncHttpClient(verify=self._ssl_context, timeout=self.config.timeout)
         return openai.AsyncOpenAI(**self._client_options(), http_client=http_client)

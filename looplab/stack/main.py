@@ -1,20 +1,31 @@
-"""``looplab stack``: start-up on one loop, serving on another, exactly like the original server."""
+"""``looplab stack``: start-up on one loop, serving on another, exactly like the original server.
+
+Llama Stack's server ``main()`` does ``impls = asyncio.run(construct_stack(config))`` and then
+``uvicorn.run(app)``; :func:`run_stack` does the same. How the app is served is a parameter:
+``looplab stack`` passes looplab's process-hygiene server (:func:`looplab.servers.serve`), which is
+uvicorn too, run the same way.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
-from .._serve import serve
 from .app import ResourceWarningCounter, create_app
 from .config import RunConfig
 from .construct import construct_stack
 
 
-def run_stack(config: RunConfig, *, host: str = "127.0.0.1", port: int = 8321, port_file: Path | None = None,
-              log_level: str = "info") -> int:
+def _uvicorn_run(app: Any) -> None:
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=8321)  # as the original: uvicorn.run starts loop 2
+
+
+def run_stack(config: RunConfig, *, serve: Callable[[Any], None] = _uvicorn_run, log_level: str = "info") -> int:
     logging.basicConfig(level=getattr(logging, log_level.upper()), stream=sys.stdout,
                         format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpx2"):  # one INFO line per backend request drowns the stack's own log
@@ -24,6 +35,5 @@ def run_stack(config: RunConfig, *, host: str = "127.0.0.1", port: int = 8321, p
     # Loop 1: a temporary loop, created by asyncio.run and closed when construction returns.
     impls = asyncio.run(construct_stack(config))
     # Loop 2: uvicorn's own (Server.run -> asyncio.run again), which serves every request.
-    serve(create_app(impls, counter), name="looplab stack", host=host, port=port, port_file=port_file,
-          log_level=log_level)
+    serve(create_app(impls, counter))
     return 0

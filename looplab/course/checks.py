@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import verify
-from .envs import incident_python
-from .servers import MockServer, ServerError, StackServer, start_mock, start_stack
-from .workshop import chat, error_of
+from ..proofs import verify
+from ..real.envs import incident_python
+from ..servers import MockServer, ServerError, StackServer, start_mock, start_stack
+from .helpers import chat, error_of
 
 CRASH = "500 RuntimeError: Event loop is closed"
 

@@ -13,11 +13,11 @@ and put in front of the base with ``PYTHONPATH``. Each release's pins were compi
 0.2.2 and the one that does not in 0.2.3 are the very same installed ``openai`` 1.73 that
 ``looplab stack --python .venv-incident/bin/python`` uses: the only thing that differs is the release.
 
-A server is started with :func:`start_release`, through :mod:`looplab.real_stack_wrapper` (which binds
-it to 127.0.0.1 and changes nothing else unless the diagnostic switch is given) and
+A server is started with :func:`start_release`, through :mod:`looplab.real.inside.release_wrapper`
+(which binds it to 127.0.0.1 and changes nothing else unless the diagnostic switch is given) and
 :func:`looplab.servers.start` (tagged, its own process group, dies with its parent). Everything it
-writes (run config, its registry and trace databases, temporary files, caches) goes to a folder of
-its own under ``.cache/real-stack/run/``, removed when it stops.
+writes (run config, its registry and trace databases, temporary files, caches) goes to a folder it
+owns under ``.cache/real-stack/run/``, removed when it stops.
 
 >>> ensure_release("0.2.2")                                         # doctest: +SKIP
 >>> with start_mock(keepalive_s=60) as mock, start_release("0.2.2", mock.base_url) as stack:
@@ -27,7 +27,6 @@ its own under ``.cache/real-stack/run/``, removed when it stops.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
@@ -35,31 +34,29 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .envs import INCIDENT_ENV, ROOT, incident_python
-from .real_stack_wrapper import DIAGNOSTIC_NO_RETRIES_ENV
-from .servers import Server, ServerError, free_port, start
+from ..project import CACHE as PROJECT_CACHE
+from ..project import ENVS, ROOT
+from ..servers import Server, ServerError, free_port, start
+from ..servers.workdirs import owned_dir, sweep
+from .envs import INCIDENT_ENV, INCIDENT_PINS, incident_python
+from .inside.release_wrapper import DIAGNOSTIC_NO_RETRIES_ENV
+from .install import CachedInstall
 
 RELEASES = {
     "0.2.2": "builds AsyncOpenAI in initialize(), under asyncio.run(construct_stack(...)): crashes",
     "0.2.3": "creates the client lazily on first use (PR #1969): does not crash",
 }
-ENVS = ROOT / "envs"
-INCIDENT_PINS = ENVS / "incident-era.txt"
-CACHE = ROOT / ".cache" / "real-stack"
+CACHE = PROJECT_CACHE / "real-stack"
 RUNS = CACHE / "run"
 DEFAULT_MODEL = "tiny-llama"
 HEALTH_PATH = "/v1/health"
-_STAMP = ".looplab-installed.json"
-_PID_FILE = "server.pid"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)")
 
 
@@ -124,41 +121,27 @@ def _uv() -> Path:
     raise ReleaseError("uv is missing: run `python3 run.py setup` (it installs uv into .tools/)")
 
 
-def _fingerprint(version: str, python: Path) -> dict[str, str]:
-    """What an installed overlay was built from: if any of it changes, the overlay is rebuilt."""
+def _fingerprint(version: str) -> dict[str, str]:
+    """What an installed overlay is built from: if any of it changes, the overlay is rebuilt."""
     def digest(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
-    interpreter = subprocess.run([str(python), "-c", "import sys; print(sys.version.split()[0])"],
+    interpreter = subprocess.run([str(incident_python()), "-c", "import sys; print(sys.version.split()[0])"],
                                  capture_output=True, text=True, check=True).stdout.strip()
     return {"release": version, "pins": digest(pins_file(version)), "base_pins": digest(INCIDENT_PINS),
             "python": interpreter, "environment": str(INCIDENT_ENV)}
 
 
+def _install(version: str) -> CachedInstall:
+    return CachedInstall(overlay_dir(version), lambda: _fingerprint(version), lock=CACHE / ".install.lock")
+
+
 def is_installed(version: str) -> bool:
     """Is the release installed, from the current pins, on the current incident-era environment?"""
-    stamp = overlay_dir(version) / _STAMP
     try:
-        return json.loads(stamp.read_text()) == _fingerprint(version, incident_python())
-    except (FileNotFoundError, ValueError, subprocess.CalledProcessError):
+        return _install(version).current()
+    except (FileNotFoundError, subprocess.CalledProcessError):
         return False
-
-
-@contextlib.contextmanager
-def _install_lock() -> Iterator[None]:
-    """One installer at a time (two test sessions, or a test and the CLI)."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".install.lock", "w") as lock:
-        try:
-            import fcntl
-        except ImportError:  # native Windows is not supported anyway
-            yield
-            return
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def release_env(version: str) -> dict[str, str]:
@@ -192,48 +175,39 @@ def _smoke_test(version: str, target: Path, python: Path) -> dict[str, str]:
 def ensure_release(version: str, *, quiet: bool = False) -> Path:
     """Install a release (once; later calls return at once) and return its overlay folder.
 
-    Idempotent and safe to run concurrently: the overlay is built in a ``.partial`` folder, checked
-    (the release's server and vLLM adapter import, with ``openai`` from ``.venv-incident/``) and
-    only then moved into place with a stamp of what it was built from."""
+    Idempotent and safe to run concurrently (:class:`~looplab.real.install.CachedInstall`): the
+    overlay is built aside, checked (the release's server and vLLM adapter import, with ``openai``
+    from ``.venv-incident/``) and only then moved into place."""
     _check_version(version)
     python = incident_python()
     say = (lambda _m: None) if quiet else _say
     target = overlay_dir(version)
-    with _install_lock():
-        if is_installed(version):
-            say(f"llama-stack {version}: cached in {target.relative_to(ROOT)}/")
-            return target
+    started = time.monotonic()
+    found: dict[str, str] = {}
+
+    def build(partial: Path) -> None:
         requirements = overlay_requirements(version)
         say(f"llama-stack {version}: installing {len(requirements)} packages from {pins_file(version).name} "
             f"into {target.relative_to(ROOT)}/ (an overlay on {INCIDENT_ENV.name}/, openai from there)")
-        started = time.monotonic()
-        partial = target.with_name(target.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
         requirements_file = partial / ".requirements.txt"
         requirements_file.write_text("\n".join(requirements) + "\n")
         command = [str(_uv()), "pip", "install", "--python", str(python), "--target", str(partial), "--no-deps",
                    "--compile-bytecode", "-r", str(requirements_file)]
         if quiet:
             command.insert(3, "--quiet")
-        completed = subprocess.run(command, stdin=subprocess.DEVNULL,
-                                   capture_output=quiet, text=True)
+        completed = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=quiet, text=True)
         if completed.returncode:
-            shutil.rmtree(partial, ignore_errors=True)
             detail = f":\n{completed.stderr[-3000:]}" if quiet else " (see uv's output above)"
             raise ReleaseError(f"installing llama-stack {version} failed{detail}")
         say(f"llama-stack {version}: checking that its server imports on {INCIDENT_ENV.name}/")
-        try:
-            found = _smoke_test(version, partial, python)
-        except BaseException:
-            shutil.rmtree(partial, ignore_errors=True)
-            raise
-        (partial / _STAMP).write_text(json.dumps(_fingerprint(version, python)))
-        shutil.rmtree(target, ignore_errors=True)
-        partial.rename(target)
+        found.update(_smoke_test(version, partial, python))
+
+    if _install(version).ensure(build):
         say(f"llama-stack {version}: installed in {time.monotonic() - started:.1f} s "
             f"(openai {found['openai']}, httpx {found['httpx']})")
-        return target
+    else:
+        say(f"llama-stack {version}: cached in {target.relative_to(ROOT)}/")
+    return target
 
 
 # --- running -------------------------------------------------------------------------------------
@@ -277,29 +251,24 @@ def write_run_config(version: str, vllm_url: str, api_token: str, path: str | Pa
 
 
 class RealStackServer(Server):
-    """A released Llama Stack server. Its run folder (config, databases, temp files) goes when it stops."""
+    """A released Llama Stack server. The run folder it owns (config, databases, temp files) goes when it stops."""
 
-    version: str = ""
-    run_dir: Path | None = None
-    retries: bool = True
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/v1"
+    def __init__(self, *args: Any, version: str, retries: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.version, self.retries = version, retries
 
     @property
-    def config_path(self) -> Path | None:
-        return self.run_dir / "run.yaml" if self.run_dir else None
+    def run_dir(self) -> Path:
+        return self.owned[0]
 
-    def stop(self, timeout: float = 5.0) -> None:
-        super().stop(timeout)
-        if self.run_dir is not None:
-            shutil.rmtree(self.run_dir, ignore_errors=True)
+    @property
+    def config_path(self) -> Path:
+        return self.run_dir / "run.yaml"
 
 
 def release_argv(config: Path, port: int) -> list[str]:
     """The command line: the incident-era interpreter, the wrapper, the release server's own arguments."""
-    return [str(incident_python()), "-m", "looplab.real_stack_wrapper", "--config", str(config), "--port", str(port)]
+    return [str(incident_python()), "-m", "looplab.real.inside.release_wrapper", "--config", str(config), "--port", str(port)]
 
 
 def run_env(version: str, run_dir: Path, *, retries: bool = True) -> dict[str, str]:
@@ -327,52 +296,18 @@ def start_release(version: str, vllm_url: str, *, retries: bool = True, api_toke
     _check_version(version)
     if not is_installed(version):
         raise ReleaseError(f"llama-stack {version} is not installed: run `looplab real-stack install {version}`")
-    RUNS.mkdir(parents=True, exist_ok=True)
-    prune_stale_runs()
-    run_dir = Path(tempfile.mkdtemp(prefix=f"llama-stack-{version}-", dir=RUNS))
+    sweep(RUNS, "llama-stack")
+    run_dir = owned_dir(RUNS, f"llama-stack-{version}")
     try:
         port = port or free_port()
         config = write_run_config(version, vllm_url, api_token, run_dir / "run.yaml", model=model,
                                   max_tokens=max_tokens, state_dir=run_dir / "llama", port=port)
-        server = start(release_argv(config, port), name=f"llama-stack-{version}", health_path=HEALTH_PATH,
-                       timeout=timeout, env=run_env(version, run_dir, retries=retries),
-                       url=f"http://127.0.0.1:{port}", cls=RealStackServer)
     except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
-    assert isinstance(server, RealStackServer)
-    server.version, server.run_dir, server.retries = version, run_dir, retries
-    (run_dir / _PID_FILE).write_text(str(server.pid))
-    return server
-
-
-def prune_stale_runs(min_age_s: float = 600.0) -> list[Path]:
-    """Remove run folders whose server is gone without cleaning up (its starter was killed, and the
-    server died with it). A folder without a pid file is left alone while it is young (being started)."""
-    removed = []
-    for run_dir in RUNS.glob("llama-stack-*"):
-        if _stale(run_dir, min_age_s):
-            shutil.rmtree(run_dir, ignore_errors=True)
-            removed.append(run_dir)
-    return removed
-
-
-def _stale(run_dir: Path, min_age_s: float) -> bool:
-    import psutil
-
-    try:
-        pid = int((run_dir / _PID_FILE).read_text())
-    except (FileNotFoundError, ValueError):
-        try:
-            return time.time() - run_dir.stat().st_mtime > min_age_s
-        except FileNotFoundError:
-            return False
-    try:
-        return "looplab.real_stack_wrapper" not in psutil.Process(pid).cmdline()
-    except (psutil.NoSuchProcess, psutil.ZombieProcess):
-        return True
-    except psutil.AccessDenied:
-        return False
+    return start(release_argv(config, port), name=f"llama-stack-{version}", health_path=HEALTH_PATH,
+                 timeout=timeout, env=run_env(version, run_dir, retries=retries), url=f"http://127.0.0.1:{port}",
+                 cls=RealStackServer, owned=[run_dir], version=version, retries=retries)
 
 
 @dataclass
@@ -510,7 +445,7 @@ def _follow(server: Server) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m looplab.real_stack")
+    parser = argparse.ArgumentParser(prog="python -m looplab.real.releases")
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

@@ -7,7 +7,9 @@ wrapper replaces only ``uvicorn.run``'s ``host`` (to ``127.0.0.1``) and then cal
 Arguments are the release server's own (``--config run.yaml --port N``).
 
 It runs on the incident-era interpreter with the release's overlay on ``PYTHONPATH`` (see
-:mod:`looplab.real_stack`), and watches the process that started it, like looplab's own servers.
+:mod:`looplab.real.releases`), and watches the process that started it, like looplab's own servers.
+Code inside another interpreter: it imports the standard library, what that interpreter has
+(``uvicorn``, ``openai``, the release) and the server side of :mod:`looplab.servers`, nothing else.
 
 DIAGNOSTIC SWITCH, not the release's behaviour: with ``LOOPLAB_DIAGNOSTIC_NO_RETRIES=1``,
 ``openai.AsyncOpenAI`` defaults to ``max_retries=0`` instead of 2 (an explicit ``max_retries``
@@ -63,10 +65,10 @@ def diagnostic_no_retries() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from looplab._serve import _watch_parent  # the portable twin of PR_SET_PDEATHSIG
+    from looplab.servers.serve import watch_parent  # the portable twin of PR_SET_PDEATHSIG
 
     args = list(sys.argv[1:] if argv is None else argv)
-    _watch_parent()
+    watch_parent()
     bind_to_loopback()
     if os.environ.get(DIAGNOSTIC_NO_RETRIES_ENV) == "1":
         diagnostic_no_retries()

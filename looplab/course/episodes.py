@@ -15,7 +15,8 @@ from typing import Any
 import nbformat
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from ..project import ROOT
+
 MANIFEST = ROOT / "episodes.yml"
 HEADER_TAG = "episode-header"
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
-import re
 import socket
 import sys
 import time
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-LOCK_FILE = Path(__file__).resolve().parents[1] / "uv.lock"
+from ..project import LOCK_FILE, locked_versions
 #: Packages whose exact version changes what learners see (the client above all).
 KEY_PACKAGES = ("openai", "httpx2", "httpcore2", "fastapi", "starlette", "uvicorn", "anyio", "jupyterlab", "ipykernel")
 
@@ -61,18 +61,10 @@ def check_platform() -> Check:
                  "use WSL2 (Ubuntu) and run the workshop inside it")
 
 
-def locked_versions(lock: Path = LOCK_FILE) -> dict[str, set[str]]:
-    """name -> versions pinned in uv.lock (a package can be locked twice, per Python version)."""
-    found: dict[str, set[str]] = {}
-    for name, version in re.findall(r'^name = "([^"]+)"\nversion = "([^"]+)"', lock.read_text(), re.MULTILINE):
-        found.setdefault(name, set()).add(version)
-    return found
-
-
 def check_packages() -> Check:
     if not LOCK_FILE.exists():
         return Check("packages", True, "no uv.lock next to looplab (installed elsewhere): not compared")
-    locked = locked_versions()
+    locked = locked_versions(LOCK_FILE)
     wrong = []
     for name in KEY_PACKAGES:
         try:
@@ -100,7 +92,7 @@ def check_free_port() -> Check:
 def check_mock() -> Check:
     import openai
 
-    from .servers import ServerError, start_mock
+    from ..servers import ServerError, start_mock
 
     began = time.monotonic()
     try:
@@ -147,7 +139,15 @@ def check_offline() -> Check:
                  + ("; the website is built (site/)" if built else "; build the website with `python3 run.py site`"))
 
 
-def run(skip_jupyter: bool = False, out: Callable[[str], None] = print) -> int:
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--skip-jupyter", action="store_true", help="do not check the Jupyter kernel")
+
+
+def run(args: argparse.Namespace) -> int:
+    return report(skip_jupyter=args.skip_jupyter)
+
+
+def report(skip_jupyter: bool = False, out: Callable[[str], None] = print) -> int:
     checks: list[Callable[[], Check]] = [check_python, check_platform, check_packages, check_free_port, check_mock,
                                          check_offline]
     if not skip_jupyter:

@@ -1,6 +1,6 @@
 """pytest plugin: server fixtures, strict CI, and a leftover-process check.
 
-Loaded by the project's pytest configuration (``-p looplab.pytest_plugin``); a learner's own
+Loaded by the project's pytest configuration (``-p looplab.entrypoints.pytest_plugin``); a learner's own
 tests can load it the same way.
 
 * Under ``CI=true`` a skipped test is reported as a failure: CI must prove everything.
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from . import servers
+from .. import servers
 
 _STRICT_CI = os.environ.get("CI") == "true"
 

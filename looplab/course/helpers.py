@@ -8,7 +8,6 @@ say so and move on.
 
 from __future__ import annotations
 
-import concurrent.futures
 import html
 import os
 import re
@@ -17,7 +16,7 @@ from typing import Any
 
 import httpx2
 
-from .servers import MockServer, start_mock
+from ..servers import MockServer, start_mock
 
 MODEL = os.environ.get("LOOPLAB_MODEL", "tiny-llama")
 
@@ -69,16 +68,8 @@ def backend(**mock_settings: Any) -> MockServer | RealBackend:
     if url:
         return RealBackend(url)
     mock = start_mock(**mock_settings)
-    mock.has_log = True  # type: ignore[attr-defined]
     _last_backend = mock
     return mock
-
-
-def in_a_thread(fn: Any) -> Any:
-    """Run ``fn()`` in a fresh thread, where no event loop runs (so ``asyncio.run`` works), and return
-    its result; its exception, if it raised one. Jupyter's own loop forbids ``asyncio.run`` in a cell."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(fn).result()
 
 
 def chat(base_url: str, content: str = "hello", *, stream: bool = False, user: str | None = None,

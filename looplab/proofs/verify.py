@@ -6,6 +6,7 @@ Shared by the tests, the notebooks and the lab checks, so each proves the same t
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import time
 import uuid
@@ -94,9 +95,14 @@ def run_burst(url: str, n: int, **kwargs: Any) -> BurstResult:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(burst(url, n, **kwargs))
-    from .workshop import in_a_thread
-
     return in_a_thread(lambda: asyncio.run(burst(url, n, **kwargs)))
+
+
+def in_a_thread(fn: Any) -> Any:
+    """Run ``fn()`` in a fresh thread, where no event loop runs (so ``asyncio.run`` works there), and
+    return its result (or raise its exception). Jupyter's own loop forbids ``asyncio.run`` in a cell."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn).result()
 
 
 def delivery_counts(records: list[dict[str, Any]], markers: list[str]) -> dict[str, int]:

@@ -1,9 +1,12 @@
 """Server-side half of process hygiene: bind, announce the port, serve, and die with the parent.
 
-Every looplab server (mock, stack) runs through :func:`serve`. It binds the socket itself, so
-``--port 0`` picks a free port with no race, prints the URL, writes it to ``--port-file`` for
-:mod:`looplab.servers`, and watches its parent: when the process that started it is gone, it
-shuts itself down (the portable twin of Linux's ``PR_SET_PDEATHSIG``, which also works on macOS).
+Every looplab server (mock, stack, the benchmark's bare app) runs through :func:`serve`. It binds
+the socket itself, so ``--port 0`` picks a free port with no race, prints the URL, writes it to
+``--port-file`` for :mod:`looplab.servers.process`, and watches its parent: when the process that
+started it is gone, it shuts itself down (the portable twin of Linux's ``PR_SET_PDEATHSIG``, which
+also works on macOS). The options every server takes are declared once, in :class:`ServeOptions`.
+
+Standard library and uvicorn only: this module also runs inside the incident-era interpreter.
 """
 
 from __future__ import annotations
@@ -14,11 +17,32 @@ import socket
 import sys
 import threading
 from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
 
 OWNER_ENV = "LOOPLAB_OWNER_PID"
+LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
+
+
+@dataclass
+class ServeOptions:
+    """Where and how a server process listens (the options of ``looplab mock-vllm`` and ``looplab stack``)."""
+
+    host: str = field(default="127.0.0.1", metadata={"flag": "--host", "help": "address to bind (127.0.0.1: "
+                                                     "this machine only)"})
+    port: int = field(default=0, metadata={"flag": "--port", "help": "port to bind; 0 picks a free one and prints it"})
+    port_file: Path | None = field(default=None, metadata={"flag": "--port-file", "metavar": "FILE",
+                                                           "help": "write the server's URL to this file once bound"})
+    log_level: str = field(default="info", metadata={"flag": "--log-level", "choices": LOG_LEVELS,
+                                                     "help": "uvicorn's and the server's log level"})
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"--port must be between 0 and 65535, got {self.port}")
+        if self.port_file is not None:
+            self.port_file = Path(self.port_file)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -37,7 +61,10 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _watch_parent() -> None:
+def watch_parent() -> None:
+    """Shut this process down (SIGTERM to itself) once the process that started it is gone.
+
+    The starter's pid comes from ``LOOPLAB_OWNER_PID``; without it, nothing is watched."""
     owner = os.environ.get(OWNER_ENV)
     if not owner or not owner.isdigit():
         return
@@ -70,7 +97,7 @@ def serve(app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0, port_f
         tmp = Path(f"{port_file}.tmp")
         tmp.write_text(url)
         tmp.replace(port_file)
-    _watch_parent()
+    watch_parent()
     try:
         server.run(sockets=[sock])
     finally:

@@ -21,9 +21,10 @@ from typing import Any
 
 import openai
 
-from .adapters import VLLMConfig, resolve
-from .bench import BenchInputError, _summary, _versions
-from .servers import MockServer, start_mock
+from ...adapters import VLLMConfig, resolve
+from ...servers import MockServer, start_mock
+from .report import BenchInputError, machine, versions
+from .stats import summary
 
 def construction_costs(n: int = 15) -> dict[str, float]:
     """Median milliseconds to build a client, with and without a shared SSL context (notebook 05, facts).
@@ -32,7 +33,7 @@ def construction_costs(n: int = 15) -> dict[str, float]:
     import ssl
     import statistics
 
-    from .adapters.per_call_shared_ssl import _HttpClient
+    from ...adapters.per_call_shared_ssl import AsyncHttpClient
 
     def median_ms(make: Any) -> float:
         samples = []
@@ -47,7 +48,7 @@ def construction_costs(n: int = 15) -> dict[str, float]:
         "AsyncOpenAI()": median_ms(lambda: openai.AsyncOpenAI(base_url=url, api_key="x")),
         "ssl.create_default_context()": median_ms(ssl.create_default_context),
         "AsyncOpenAI() with a shared SSL context": median_ms(
-            lambda: openai.AsyncOpenAI(base_url=url, api_key="x", http_client=_HttpClient(verify=context))),
+            lambda: openai.AsyncOpenAI(base_url=url, api_key="x", http_client=AsyncHttpClient(verify=context))),
     }
 
 
@@ -158,11 +159,11 @@ def measure(*, vllm_url: str | None = None, model: str = "tiny-llama", requests:
         mock = None if vllm_url else stack.enter_context(start_mock())
         url = vllm_url or mock.base_url
         samples = asyncio.run(_measure(url, model, names, requests, concurrency, rounds, mock, tick))
-    baseline = _summary(samples[names[0]].sequential)["p50_ms"]
+    baseline = summary(samples[names[0]].sequential)["p50_ms"]
     rows = []
     for name in names:
         s = samples[name]
-        seq = _summary(s.sequential)
+        seq = summary(s.sequential)
         wall = sum(s.concurrent_walls)
         rows.append({
             "strategy": name, **seq,
@@ -175,7 +176,7 @@ def measure(*, vllm_url: str | None = None, model: str = "tiny-llama", requests:
         })
     return {"target": "strategies", "backend": vllm_url or "mock", "requests": requests,
             "concurrency": concurrency, "rounds": rounds, "baseline": names[0], "strategies": rows,
-            "versions": _versions(), "ok": all(r["errors"] == 0 for r in rows)}
+            "versions": versions(), "machine": machine(), "ok": all(r["errors"] == 0 for r in rows)}
 
 
 def plot(report: dict[str, Any], path: Path) -> Path:

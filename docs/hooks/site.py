@@ -8,7 +8,8 @@
   run times, the cost table from notebook 05's benchmark run, and the CLI reference.
 * The vendored mermaid (``docs/assets/vendor/mermaid.min.js``), so diagrams render offline.
 
-Referenced from ``mkdocs.yml`` as ``hooks: [looplab/site.py]``.
+Referenced from ``mkdocs.yml`` as ``hooks: [docs/hooks/site.py]``; kept beside the pages it builds
+(``exclude_docs`` keeps it out of the site itself).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from typing import Any
 import nbformat
 from mkdocs.exceptions import PluginError
 
-from looplab import episodes
+from looplab.course import episodes
+from looplab.project import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 EXECUTED = ROOT / "build" / "executed"
 TIMINGS = EXECUTED / "timings.json"
@@ -149,7 +150,7 @@ def cost_table() -> str:
 def cli_reference() -> str:
     import argparse
 
-    from looplab.cli import build_parser
+    from looplab.entrypoints.cli import build_parser
 
     parser = build_parser()
     out = ["```text", parser.format_help().rstrip(), "```"]
@@ -180,7 +181,7 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
         return output
     output, removed = _NBCONVERT_MERMAID.subn("", output)
     if "jp-Mermaid" in output and not removed:
-        raise PluginError(f"{page.file.src_path}: nbconvert's mermaid loader changed; update looplab/site.py")
+        raise PluginError(f"{page.file.src_path}: nbconvert's mermaid loader changed; update docs/hooks/site.py")
     return output.replace('<div class="jp-Mermaid">', '<div class="jp-Mermaid jp-RenderedMermaid">')
 
 

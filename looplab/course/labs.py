@@ -167,7 +167,7 @@ def run_checks(path: Path, timeout: int = 180) -> tuple[list[CheckResult], list[
     return results, other_errors
 
 
-def check_command(paths: list[Path], out: Any = print) -> int:
+def check_command(paths: list[Path], out: Any = print, timeout: float = 180) -> int:
     """``looplab labs check``: a table of every check in every notebook; 0 only if all passed."""
     notebooks: list[Path] = []
     for path in paths:
@@ -177,7 +177,7 @@ def check_command(paths: list[Path], out: Any = print) -> int:
         return 2
     rows: list[CheckResult] = []
     for notebook in notebooks:
-        results, other_errors = run_checks(notebook)
+        results, other_errors = run_checks(notebook, timeout=int(timeout))
         rows += results
         rows += [CheckResult(notebook.name, "(other cell)", "error", e) for e in other_errors]
     width = max(len(r.notebook) for r in rows) if rows else 10

@@ -1,6 +1,6 @@
 """The crash in a few lines: one ``AsyncOpenAI`` client, used under two ``asyncio.run`` calls.
 
-    python -m looplab.demos.two_loops --base-url http://127.0.0.1:PORT/v1 [--skip-first] [--loops 3]
+    python -m looplab.course.demos.two_loops --base-url http://127.0.0.1:PORT/v1 [--skip-first] [--loops 3]
 
 Loop 1 makes a request (unless ``--skip-first``), which leaves a pooled keep-alive connection
 bound to loop 1. ``asyncio.run`` closes loop 1. Loop 2 makes a request with the same client: the

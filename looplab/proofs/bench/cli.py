@@ -1,0 +1,95 @@
+"""The ``looplab bench`` command: ``--target mock`` (the mock's overhead) or ``--target strategies``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from .report import emit, guarded
+
+TARGETS = ("mock", "strategies")
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    parse.__name__ = "count"  # argparse names the type in some messages
+    return parse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``looplab bench``."""
+    p.description = ("Measure the latency a looplab server adds over a bare uvicorn app, on loopback "
+                     "(--target mock), or what every adapter strategy costs against a reused client "
+                     "(--target strategies).")
+    p.add_argument("--target", choices=TARGETS, default="mock",
+                   help="mock: the mock against a bare uvicorn app; strategies: every adapter strategy "
+                        "against a reused client (default: mock)")
+    p.add_argument("--requests", type=_at_least(1), metavar="N",
+                   help="sequential requests measured per server or strategy (default: 300 for mock, 200 for strategies)")
+    p.add_argument("--concurrency", type=_at_least(1), metavar="C",
+                   help="concurrent requests (default: 500 streams for mock; 20 per round for strategies)")
+    p.add_argument("--vllm-url", help="strategies: measure against this backend instead of a fresh mock")
+    p.add_argument("--plot", type=Path, metavar="PNG", help="strategies: also save a chart to this file")
+    p.add_argument("--strategies", metavar="LIST",
+                   help="strategies: comma-separated names or import paths (module:Class) to measure after "
+                        "'reused' (default: all of looplab's)")
+    p.add_argument("--warmup", type=_at_least(0), default=20, metavar="W",
+                   help="sequential warm-up requests per server, not counted (default: 20)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``looplab bench``: 0 when every request succeeded (and the mock's log is exact), else 1."""
+    if args.target == "strategies":
+        return _run_strategies(args)
+    if args.vllm_url or args.plot or args.strategies:
+        print("looplab bench: --vllm-url, --plot and --strategies go with --target strategies", file=sys.stderr)
+        return 2
+    from rich.console import Console
+
+    from . import mock_overhead
+
+    report = guarded(lambda: mock_overhead.measure(args.requests or 300, args.concurrency or 500, args.warmup,
+                                                   Console(stderr=True)))
+    if isinstance(report, int):
+        return report
+    return emit(report, args.json, lambda: mock_overhead.render(report, Console()))
+
+
+def _run_strategies(args: argparse.Namespace) -> int:
+    if args.plot is not None and not args.plot.parent.is_dir():
+        print(f"looplab bench: cannot write the plot: the folder {args.plot.parent} does not exist", file=sys.stderr)
+        return 2
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from . import strategies
+
+    rounds = 5
+    names = strategies.STRATEGIES
+    if args.strategies:
+        names = ("reused", *[n.strip() for n in args.strategies.split(",") if n.strip() and n.strip() != "reused"])
+    console = Console(stderr=True)
+
+    def measure_all() -> dict:
+        with Progress(console=console, transient=True, disable=args.json or not console.is_terminal) as progress:
+            task = progress.add_task("strategies", total=rounds * len(names))
+            return strategies.measure(vllm_url=args.vllm_url, requests=args.requests or 200,
+                                      concurrency=args.concurrency or 20, rounds=rounds, names=names,
+                                      tick=lambda: progress.advance(task))
+
+    report = guarded(measure_all)
+    if isinstance(report, int):
+        return report
+    if args.plot:
+        report["plot"] = str(strategies.plot(report, args.plot))
+    return emit(report, args.json, lambda: strategies.render(report, Console(width=max(Console().width, 110))))
