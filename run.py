@@ -95,7 +95,7 @@ def setup_incident_env(uv: Path) -> None:
 def setup_real_stack() -> None:
     """The released llama-stack 0.2.2 and 0.2.3, installed on top of .venv-incident/ (cached)."""
     say("installing llama-stack 0.2.2 and 0.2.3 on top of .venv-incident/ (envs/llama-stack-*.txt)")
-    run(python(), "-m", "looplab.real.releases", "install", cwd=ROOT)
+    run(python(), "-m", "looplab", "real-stack", "install", cwd=ROOT)
 
 
 def setup_real_vllm() -> None:

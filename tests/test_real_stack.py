@@ -158,11 +158,11 @@ def test_a_release_is_an_overlay_on_the_one_incident_era_environment(installed, 
 
 
 def test_installing_again_is_cached(installed, capsys):
-    started = time.monotonic()
+    stamps = {version: (overlay_dir(version) / ".looplab-installed.json").stat().st_mtime_ns for version in RELEASES}
     for version in RELEASES:
         ensure_release(version)
-    assert time.monotonic() - started < 10
     assert capsys.readouterr().out.count(": cached in .cache/real-stack/") == len(RELEASES)
+    assert {v: (overlay_dir(v) / ".looplab-installed.json").stat().st_mtime_ns for v in RELEASES} == stamps
 
 
 def test_pins_that_disagree_with_the_incident_era_environment_are_refused(tmp_path, monkeypatch):
@@ -173,22 +173,10 @@ def test_pins_that_disagree_with_the_incident_era_environment_are_refused(tmp_pa
         real_stack.overlay_requirements("0.2.2")
 
 
-def test_run_folders_left_by_a_killed_starter_are_pruned(tmp_path, monkeypatch):
-    monkeypatch.setattr(real_stack, "RUNS", tmp_path)
-    dead, young, old, live = (tmp_path / f"llama-stack-0.2.2-{n}" for n in ("dead", "young", "old", "live"))
-    for folder in (dead, young, old, live):
-        folder.mkdir()
-    (dead / "server.pid").write_text("999999999")  # beyond any pid
-    (live / "server.pid").write_text(str(os.getpid()))  # alive, but not a release server: its pid was reused
-    os.utime(old, (time.time() - 3600, time.time() - 3600))
-    assert sorted(real_stack.prune_stale_runs()) == sorted([dead, old, live])
-    assert young.exists()
-
-
 # --- the command line --------------------------------------------------------------------------------
 
 def test_serve_runs_a_release_against_its_own_mock_until_ctrl_c(installed):
-    cli = subprocess.Popen([sys.executable, "-m", "looplab.real.releases", "serve", "0.2.3"],  # noqa: S603
+    cli = subprocess.Popen([sys.executable, "-m", "looplab", "real-stack", "serve", "0.2.3"],  # noqa: S603
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert cli.stdout is not None

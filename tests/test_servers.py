@@ -166,3 +166,17 @@ def test_fixtures_start_and_stop_mocks(pytester):
     """)
     result = pytester.runpytest_subprocess("-p", "looplab.entrypoints.pytest_plugin")
     result.assert_outcomes(passed=1)
+
+
+def test_folders_of_a_gone_owner_are_swept_and_others_kept(tmp_path):
+    from looplab.servers.workdirs import owned_dir, owner_of, sweep
+
+    mine = owned_dir(tmp_path, "looplab-mock-vllm")
+    assert owner_of(mine) == os.getpid()
+    dead = tmp_path / "looplab-stack-999999999-abc123"  # beyond any pid: its owner is gone
+    other = tmp_path / "unrelated-999999999-abc123"  # another prefix: not ours to sweep
+    odd = tmp_path / "looplab-no-pid-here"  # no owner in the name: left alone
+    for folder in (dead, other, odd):
+        folder.mkdir()
+    assert sweep(tmp_path, "looplab") == [dead]
+    assert mine.exists() and other.exists() and odd.exists() and not dead.exists()

@@ -26,7 +26,6 @@ owns under ``.cache/real-stack/run/``, removed when it stops.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -68,7 +67,7 @@ def _say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def _check_version(version: str) -> str:
+def check_version(version: str) -> str:
     if version not in RELEASES:
         raise ValueError(f"unknown llama-stack release {version!r}; looplab knows {', '.join(RELEASES)}")
     return version
@@ -78,12 +77,12 @@ def _check_version(version: str) -> str:
 
 def pins_file(version: str) -> Path:
     """The committed pins of a release (compiled from ``envs/llama-stack-<version>.in``)."""
-    return ENVS / f"llama-stack-{_check_version(version)}.txt"
+    return ENVS / f"llama-stack-{check_version(version)}.txt"
 
 
 def overlay_dir(version: str) -> Path:
     """Where a release is installed (a ``--target`` folder put in front of the incident-era environment)."""
-    return CACHE / f"llama-stack-{_check_version(version)}"
+    return CACHE / f"llama-stack-{check_version(version)}"
 
 
 def _read_pins(path: Path) -> dict[str, str]:
@@ -178,7 +177,7 @@ def ensure_release(version: str, *, quiet: bool = False) -> Path:
     Idempotent and safe to run concurrently (:class:`~looplab.real.install.CachedInstall`): the
     overlay is built aside, checked (the release's server and vLLM adapter import, with ``openai``
     from ``.venv-incident/``) and only then moved into place."""
-    _check_version(version)
+    check_version(version)
     python = incident_python()
     say = (lambda _m: None) if quiet else _say
     target = overlay_dir(version)
@@ -224,7 +223,7 @@ def write_run_config(version: str, vllm_url: str, api_token: str, path: str | Pa
     the folder of ``path``). ``max_tokens`` must fit the backend's context (the mock's is 512)."""
     import yaml
 
-    _check_version(version)
+    check_version(version)
     path = Path(path)
     state = Path(state_dir) if state_dir is not None else path.parent
     config = {
@@ -293,7 +292,7 @@ def start_release(version: str, vllm_url: str, *, retries: bool = True, api_toke
     ``retries=False`` is the wrapper's DIAGNOSTIC switch (``AsyncOpenAI`` defaults to
     ``max_retries=0``), not the release's behaviour. The release must be installed
     (:func:`ensure_release`, or ``looplab real-stack install``): starting never installs."""
-    _check_version(version)
+    check_version(version)
     if not is_installed(version):
         raise ReleaseError(f"llama-stack {version} is not installed: run `looplab real-stack install {version}`")
     sweep(RUNS, "llama-stack")
@@ -340,115 +339,3 @@ def chat(server: Server, model: str, text: str, *, max_tokens: int | None = None
         return ChatReply(status, json.loads(raw))
     except ValueError:
         return ChatReply(status, raw.decode(errors="replace"))
-
-
-# --- command line: looplab real-stack {install,serve} --------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Fill the ``real-stack`` sub-command's parser."""
-    parser.description = ("The released Llama Stack server, 0.2.2 (its remote::vllm adapter crashes with "
-                          "'Event loop is closed') and 0.2.3 (fixed by PR #1969), against looplab's backend.")
-    sub = parser.add_subparsers(dest="real_stack_command", metavar="{install,serve}", required=True)
-    install = sub.add_parser("install", help="install the releases (cached: a second run takes a second)",
-                             description="Install releases from the package index into .cache/real-stack/, as "
-                                         "overlays on the incident-era environment .venv-incident/ (openai 1.73).")
-    install.add_argument("versions", nargs="*", metavar="VERSION",
-                         help=f"{' or '.join(RELEASES)} (default: both)")
-    serve = sub.add_parser("serve", help="run a release on 127.0.0.1 until Ctrl-C",
-                           description="Run a release's own server (bound to 127.0.0.1) against a backend; "
-                                       "without --vllm-url, a mock vLLM is started for it.")
-    serve.add_argument("version", choices=list(RELEASES), help="the release")
-    serve.add_argument("--vllm-url", help="the backend's OpenAI base URL, e.g. http://127.0.0.1:8000/v1 "
-                                          "(default: start a mock vLLM on a free port)")
-    serve.add_argument("--model", default=DEFAULT_MODEL, help=f"the model to register (default: {DEFAULT_MODEL})")
-    serve.add_argument("--api-token", default="fake", help="the backend's API key (default: fake)")
-    serve.add_argument("--max-tokens", type=int, default=64, help="the provider's max_tokens (default: 64)")
-    serve.add_argument("--port", type=int, help="port to bind on 127.0.0.1 (default: a free one)")
-    serve.add_argument("--diagnostic-no-retries", action="store_true",
-                       help="DIAGNOSTIC, not the release's behaviour: AsyncOpenAI defaults to max_retries=0, "
-                            "so the crash the retries hid shows as an HTTP 500")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``looplab real-stack install|serve``."""
-    try:
-        if args.real_stack_command == "install":
-            for version in args.versions:
-                _check_version(version)
-            for version in args.versions or RELEASES:
-                ensure_release(version)
-            return 0
-        return _serve(args)
-    except (ReleaseError, ValueError, FileNotFoundError, ServerError) as exc:
-        print(f"looplab real-stack: {exc}", file=sys.stderr)
-        return 1
-
-
-def _serve(args: argparse.Namespace) -> int:
-    import signal
-
-    from .servers import start_mock
-
-    ensure_release(args.version)
-
-    def on_signal(signum: int, frame: Any) -> None:  # noqa: ARG001
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
-    started: list[Server] = []
-    try:
-        vllm_url = args.vllm_url
-        if not vllm_url:
-            mock = start_mock(keepalive_s=60, models=[args.model])
-            started.append(mock)
-            vllm_url = f"{mock.url}/v1"
-            _say(f"mock vLLM listening on {mock.url} (serving {args.model})")
-        _say(f"starting llama-stack {args.version} against {vllm_url}"
-             + (" with the DIAGNOSTIC no-retries switch" if args.diagnostic_no_retries else ""))
-        stack = start_release(args.version, vllm_url, retries=not args.diagnostic_no_retries,
-                              api_token=args.api_token, model=args.model, max_tokens=args.max_tokens, port=args.port)
-        started.append(stack)
-        body = json.dumps({"model_id": args.model, "messages": [{"role": "user", "content": "hello"}]})
-        print(f"\n  llama-stack {args.version} listening on {stack.url}\n"
-              f"  try: curl -s {stack.url}/v1/inference/chat-completion -H 'content-type: application/json' "
-              f"-d '{body}'\n  Press Ctrl-C to stop. Its log follows.\n", flush=True)
-        _follow(stack)
-        print(f"looplab real-stack: llama-stack {args.version} exited with code {stack.process.returncode}",
-              file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        for server in reversed(started):
-            server.stop()
-
-
-def _follow(server: Server) -> None:
-    """Copy the server's log to stdout until it exits (or Ctrl-C)."""
-    position = 0
-    while True:
-        running = server.running
-        try:
-            with open(server.log_path, "rb") as log:
-                log.seek(position)
-                chunk = log.read()
-        except FileNotFoundError:
-            chunk = b""
-        if chunk:
-            position += len(chunk)
-            sys.stdout.write(chunk.decode(errors="replace"))
-            sys.stdout.flush()
-        if not running:
-            return
-        time.sleep(0.2)  # polling a file, as tail -f does
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m looplab.real.releases")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

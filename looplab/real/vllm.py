@@ -25,7 +25,6 @@ From the command line: ``looplab real-vllm install | build-model | serve``.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import os
@@ -367,65 +366,3 @@ def setup(progress: Progress = _say, *, strict: bool | None = None) -> int:
             return 1
         progress("carrying on without it: the mock serves the workshop; the real-vLLM tests will be skipped")
     return 0
-
-
-# --- the command line -----------------------------------------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``looplab real-vllm {setup,install,build-model,serve}``."""
-    sub = parser.add_subparsers(dest="real_vllm_command", metavar="STEP", required=True)
-    sub.add_parser("setup", help="install and build the model where vLLM can run (run.py setup's step)")
-    install = sub.add_parser("install", help=f"build .venv-vllm/ with {VLLM_REQUIREMENT} (minutes, once)")
-    install.add_argument("--force", action="store_true", help="rebuild even if it is already there")
-    build = sub.add_parser("build-model", help="write the tiny random-weight Llama into .cache/tiny-llama/")
-    build.add_argument("--force", action="store_true", help="rebuild even if it is already there")
-    serve = sub.add_parser("serve", help="run a real vLLM serving tiny-llama until Ctrl-C")
-    serve.add_argument("--port", type=int, default=0, help="port to bind (default: 0, a free one)")
-    serve.add_argument("--api-key", help="require 'Authorization: Bearer KEY' on /v1 routes")
-    serve.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for it to start (default 180)")
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        if args.real_vllm_command == "setup":
-            return setup()
-        if args.real_vllm_command == "install":
-            ensure_env(force=args.force)
-            return 0
-        if args.real_vllm_command == "build-model":
-            build_model(force=args.force)
-            return 0
-        if args.real_vllm_command == "serve":
-            return _serve(args)
-    except (RealVLLMError, servers.ServerError) as exc:
-        print(f"looplab real-vllm: {exc}", file=sys.stderr)
-        return 1
-    raise AssertionError(args.real_vllm_command)
-
-
-def _serve(args: argparse.Namespace) -> int:
-    import signal
-
-    def interrupt(signum: int, frame: Any) -> None:  # noqa: ARG001
-        raise KeyboardInterrupt
-
-    # Ctrl-C and a plain `kill` both stop vLLM through stop(), which also removes its temporary
-    # files; SIGINT is restored because a shell starts background jobs with it ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, interrupt)
-    started = time.monotonic()
-    _say("starting a real vLLM (about 25 s)")
-    server = start_real_vllm(args.api_key, timeout=args.timeout, port=args.port or None, progress=_say)
-    try:
-        _say(f"real vLLM {VLLM_VERSION} serving {MODEL_NAME} on {server.url} (OpenAI base URL {server.base_url}), "
-             f"ready after {time.monotonic() - started:.0f} s, {server.rss_bytes() / 2**30:.1f} GiB resident")
-        _say("press Ctrl-C to stop it")
-        server.process.wait()
-        print(server.log_text()[-3000:], file=sys.stderr)
-        _say(f"real vLLM exited with code {server.process.returncode}")
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        server.stop(timeout=15)
-        _say("stopped")
