@@ -36,7 +36,7 @@ _API = {
     "run_demo": "looplab.course.demos", "loop_bound": "looplab.course.guard",
     "LoopAffinityError": "looplab.course.guard", "incident_python": "looplab.real.envs",
     # measurements a notebook shows
-    "construction_costs": "looplab.proofs.bench.strategies",
+    "construction_costs": "looplab.proofs.construction", "construction_work": "looplab.proofs.construction",
 }
 #: Modules notebooks use as a whole: ``from looplab import checks``.
 _MODULES = {"checks": "looplab.course.checks", "releases": "looplab.real.releases", "verify": "looplab.proofs.verify"}

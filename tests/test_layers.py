@@ -221,6 +221,13 @@ def test_what_runs_in_the_incident_era_interpreter_imports_there():
                             timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "", f"heavy modules imported: {result.stdout}"
+    # The release wrapper must import nothing that imports openai: the release configures logging
+    # (dictConfig, which disables every logger that exists by then) when it starts, and openai's
+    # "Retrying request" log line, the proof of the hidden retry, would be lost.
+    early = subprocess.run([str(incident_python()), "-c", "import sys, looplab.real.inside.release_wrapper; "
+                            "print(sorted(m for m in ('openai', 'httpx', 'fastapi') if m in sys.modules))"],
+                           capture_output=True, text=True, timeout=120)
+    assert early.returncode == 0 and early.stdout.strip() == "[]", early.stdout + early.stderr[-2000:]
     for command in ("stack", "mock-vllm"):
         helped = subprocess.run([str(incident_python()), "-m", "looplab", command, "--help"], capture_output=True,
                                 text=True, timeout=120)

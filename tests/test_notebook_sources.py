@@ -54,3 +54,26 @@ def test_episode_check_catches_a_header_edited_by_hand(tmp_path):
     nbformat.write(nb, copy)
     assert episodes.sync(copy, episode, check=True) is True
     assert episodes.sync(copy, episode) is True and episodes.sync(copy, episode, check=True) is False
+
+
+def test_running_pytest_on_a_source_notebook_never_writes_into_it():
+    """``pytest notebooks/03-....ipynb`` (what a contributor types) executes the notebook and leaves the
+    file as committed, even with nbmake's --overwrite given: only the copies in build/executed/ get outputs."""
+    import shutil
+    import uuid
+
+    folder = ROOT / "build" / f"source-check-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True)
+    try:
+        notebook = folder / "tiny.ipynb"
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('ran')")])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, notebook)
+        before = notebook.read_bytes()
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--overwrite",
+                                 str(notebook.relative_to(ROOT))], cwd=ROOT, capture_output=True, text=True, timeout=180)
+        assert result.returncode == 0, result.stdout[-2000:]
+        assert "1 passed" in result.stdout
+        assert notebook.read_bytes() == before
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

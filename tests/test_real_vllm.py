@@ -52,9 +52,11 @@ from looplab.proofs import verify
 from looplab.real import vllm as real_vllm
 from looplab.adapters import FIXED
 from looplab.proofs.conformance import ShapeMismatch, compare_shape, compare_stream, parse_sse
+from looplab.real.releases import RELEASES
 from looplab.servers import SESSION_ENV, TAG_ENV, start_mock, start_stack
 
 KEY, MODEL, MAX_LEN = "sekret", "tiny-llama", 512
+FIXED_RELEASE = "0.2.3"  # the release with PR #1969
 CI = os.environ.get("CI") == "true"
 LINUX_X86 = platform.system() == "Linux" and platform.machine().lower() in ("x86_64", "amd64")
 HELLO = [{"role": "user", "content": "Say hello"}]
@@ -390,7 +392,7 @@ def test_fixed_strategy_serves_real_vllm_without_errors(real, strategy):
         assert sum(o.stream for o in result.outcomes) == 10  # half streamed, half plain
 
 
-@pytest.mark.parametrize("version", ["0.2.2", "0.2.3"])
+@pytest.mark.parametrize("version", list(RELEASES))
 def test_released_llama_stack_against_real_vllm(real, version):
     """The appendix on real vLLM (retries off, the diagnostic switch, so the crash shows): 0.2.2
     crashes on its first request, 0.2.3 serves every request.
@@ -406,7 +408,7 @@ def test_released_llama_stack_against_real_vllm(real, version):
     with real_stack.start_release(version, real.base_url, retries=False, api_token=KEY) as release:
         replies = [real_stack.chat(release, MODEL, f"request {n}", max_tokens=4) for n in range(3)]
         log = release.log_text()
-    if version == "0.2.3":
+    if version == FIXED_RELEASE:
         assert [r.status for r in replies] == [200, 200, 200], log[-2000:]
         assert "Event loop is closed" not in log
     else:

@@ -212,8 +212,6 @@ def fast_adapter(adapter: str = "lab_fast:FastAdapter") -> None:
         raise LabCheckFailed(exercise, f"{mine['connections']} connections for {mine['requests_logged']} requests: a "
                              "new client (and connection) per call. Reuse one client per loop, or one owned by the "
                              "server's lifespan.")
-    if mine["ratio_p50"] > 3:
-        raise LabCheckFailed(exercise, f"{mine['ratio_p50']}x slower than a reused client at p50.")
     _passed(exercise, f"correct across loops, {mine['ratio_p50']}x a reused client, {mine['connections']} connections")
 
 

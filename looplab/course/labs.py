@@ -169,11 +169,16 @@ def run_checks(path: Path, timeout: int = 180) -> tuple[list[CheckResult], list[
 
 def check_command(paths: list[Path], out: Any = print, timeout: float = 180) -> int:
     """``looplab labs check``: a table of every check in every notebook; 0 only if all passed."""
+    import sys
+
     notebooks: list[Path] = []
     for path in paths:
+        if not path.exists():
+            print(f"looplab labs check: no such file or folder: {path}", file=sys.stderr)
+            return 2
         notebooks += sorted(path.glob("*.ipynb")) if path.is_dir() else [path]
     if not notebooks:
-        out("looplab labs check: no notebooks found")
+        print(f"looplab labs check: no notebooks (*.ipynb) in {', '.join(map(str, paths))}", file=sys.stderr)
         return 2
     rows: list[CheckResult] = []
     for notebook in notebooks:

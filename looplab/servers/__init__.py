@@ -11,12 +11,29 @@
 ========================  ======================================================================
 
 May import the studied system (its settings), nothing else of looplab.
+
+The names below are imported on first use: code that needs only the server side
+(``looplab.servers.serve``, inside a released Llama Stack's interpreter) must not import the
+launcher, which imports the studied system and so ``openai``, before the release sets up its logging.
 """
 
-from .launch import MockServer, StackServer, mock_argv, stack_argv, start_mock, start_stack
-from .process import (SESSION_ENV, TAG_ENV, Server, ServerError, cleanup, find_tagged, free_port, http_get,
-                      process_group, running, start)
+import importlib
+from typing import Any
 
-__all__ = ["SESSION_ENV", "TAG_ENV", "MockServer", "Server", "ServerError", "StackServer", "cleanup", "find_tagged",
-           "free_port", "http_get", "mock_argv", "process_group", "running", "stack_argv", "start", "start_mock",
-           "start_stack"]
+_NAMES = {
+    "launch": ["MockServer", "StackServer", "mock_argv", "stack_argv", "start_mock", "start_stack"],
+    "process": ["SESSION_ENV", "TAG_ENV", "Server", "ServerError", "cleanup", "find_tagged", "free_port", "http_get",
+                "process_group", "running", "start"],
+}
+_WHERE = {name: module for module, names in _NAMES.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

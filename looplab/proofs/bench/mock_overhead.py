@@ -139,9 +139,10 @@ def _mock_log(mock: MockServer, expected: int) -> dict[str, Any]:
     """What the mock's request log saw for the last phase: one record per request, no duplicates?
 
     The mock appends a record when a response has ended, which can be a moment after the client
-    read the last byte; so the log is read again (for up to 2 s) until it holds ``expected``.
+    read the last byte; so the log is read again (for up to 10 s, a deadline that only a lost
+    record reaches) until it holds ``expected``.
     """
-    deadline = time.monotonic() + 2.0
+    deadline = time.monotonic() + 10.0
     records = mock.requests(CHAT_PATH)
     while len(records) < expected and time.monotonic() < deadline:
         time.sleep(0.02)  # polling a condition, with a deadline

@@ -26,32 +26,6 @@ from ...servers import MockServer, start_mock
 from .report import BenchInputError, machine, versions
 from .stats import summary
 
-def construction_costs(n: int = 15) -> dict[str, float]:
-    """Median milliseconds to build a client, with and without a shared SSL context (notebook 05, facts).
-
-    Most of ``AsyncOpenAI()``'s cost is ``ssl.create_default_context()``, even for ``http://`` URLs."""
-    import ssl
-    import statistics
-
-    from ...adapters.per_call_shared_ssl import AsyncHttpClient
-
-    def median_ms(make: Any) -> float:
-        samples = []
-        for _ in range(n):
-            began = time.perf_counter()
-            make()
-            samples.append(time.perf_counter() - began)
-        return statistics.median(samples) * 1000
-
-    url, context = "http://127.0.0.1:9/v1", ssl.create_default_context()
-    return {
-        "AsyncOpenAI()": median_ms(lambda: openai.AsyncOpenAI(base_url=url, api_key="x")),
-        "ssl.create_default_context()": median_ms(ssl.create_default_context),
-        "AsyncOpenAI() with a shared SSL context": median_ms(
-            lambda: openai.AsyncOpenAI(base_url=url, api_key="x", http_client=AsyncHttpClient(verify=context))),
-    }
-
-
 #: Measured in this order; ``reused`` is the baseline (one client made once, on this loop).
 STRATEGIES = ("reused", "per_call", "per_call_shared_ssl", "lazy_once", "per_loop", "lifespan")
 MESSAGES = [{"role": "user", "content": "how much does a client cost"}]
