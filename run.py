@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parent
 UV_VERSION = "0.13.8"
 TOOLS = ROOT / ".tools"
 VENV = ROOT / ".venv"
-INCIDENT = ROOT / ".venv-incident"
 BIN = "Scripts" if os.name == "nt" else "bin"
 
 
@@ -65,7 +64,7 @@ def setup(full: bool = True) -> None:
     say("syncing .venv/ with uv.lock")
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(VENV)}
     run(uv, "sync", "--locked", "--quiet", "--python", sys.executable, cwd=ROOT, env=env)
-    setup_incident_env(uv)
+    setup_client_envs(uv)
     for step in (setup_real_stack, setup_site_assets):
         try:
             step()
@@ -79,22 +78,15 @@ def setup(full: bool = True) -> None:
         setup_chromium()
 
 
-def setup_incident_env(uv: Path) -> None:
-    """A second, isolated environment with the incident-era client (openai 1.73, httpx), whose
-    silent retries some demonstrations need. looplab's own source is put on its path."""
-    say(f"syncing {INCIDENT.name}/ with envs/incident-era.txt (openai 1.73)")
-    python = INCIDENT / BIN / "python"
-    if not python.exists():
-        run(uv, "venv", "--quiet", "--python", sys.executable, INCIDENT)
-    run(uv, "pip", "sync", "--quiet", "--python", python, ROOT / "envs" / "incident-era.txt")
-    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    (Path(purelib) / "looplab-source.pth").write_text(f"{ROOT}\n")
+def setup_client_envs(uv: Path) -> None:
+    """The isolated environments with the clients of the incident's era (openai 1.73; the reporter's
+    httpx 0.27.0 + httpcore 1.0.2, on Python 3.10 where the machine has it): looplab.real.envs."""
+    run(python(), "-m", "looplab.real.envs", "--uv", uv, cwd=ROOT)
 
 
 def setup_real_stack() -> None:
-    """The released llama-stack 0.2.2 and 0.2.3, installed on top of .venv-incident/ (cached)."""
-    say("installing llama-stack 0.2.2 and 0.2.3 on top of .venv-incident/ (envs/llama-stack-*.txt)")
+    """The released llama-stack 0.2.2 and 0.2.3 on .venv-incident/, and 0.2.2 on .venv-exact/ (cached)."""
+    say("installing llama-stack 0.2.2 and 0.2.3 on top of .venv-incident/, 0.2.2 on .venv-exact/ (envs/llama-stack-*.txt)")
     run(python(), "-m", "looplab", "real-stack", "install", cwd=ROOT)
 
 

@@ -33,6 +33,8 @@ COMMANDS = [
             "OpenAI-compatible chat completions through the adapter."),
     Command("bench", "looplab.proofs.bench.cli",
             "measure latency: the mock against a bare uvicorn app, or every strategy"),
+    Command("symptoms", "looplab.proofs.symptoms",
+            "measure the bug's three symptoms on every client stack (the reporter's, the incident era's, current)"),
     Command("real-vllm", "looplab.entrypoints.real_cli:RealVLLMCommand", "a real vLLM (CPU build) serving a tiny local model",
             "setup | install | build-model | serve (until Ctrl-C)"),
     Command("real-stack", "looplab.entrypoints.real_cli:RealStackCommand",

@@ -102,6 +102,7 @@ class RealVLLMCommand:
 class RealStackCommand:
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
+        from ..real.envs import CLIENT_ENVS
         from ..real.releases import DEFAULT_MODEL, RELEASES
 
         parser.description = ("The released Llama Stack server, 0.2.2 (its remote::vllm adapter crashes with "
@@ -111,7 +112,10 @@ class RealStackCommand:
                                  description="Install releases from the package index into .cache/real-stack/, as "
                                              "overlays on the incident-era environment .venv-incident/ (openai 1.73).")
         install.add_argument("versions", nargs="*", metavar="VERSION",
-                             help=f"{' or '.join(RELEASES)} (default: both)")
+                             help=f"{' or '.join(RELEASES)} (default: every release on every client environment "
+                                  "looplab uses: both on .venv-incident/, 0.2.2 also on .venv-exact/)")
+        install.add_argument("--client-env", choices=list(CLIENT_ENVS), default="incident-era",
+                             help="the client environment the given versions go on (default: incident-era)")
         serve = sub.add_parser("serve", help="run a release on 127.0.0.1 until Ctrl-C",
                                description="Run a release's own server (bound to 127.0.0.1) against a backend; "
                                            "without --vllm-url, a mock vLLM is started for it.")
@@ -122,6 +126,9 @@ class RealStackCommand:
         serve.add_argument("--api-token", default="fake", help="the backend's API key (default: fake)")
         serve.add_argument("--max-tokens", type=int, default=64, help="the provider's max_tokens (default: 64)")
         serve.add_argument("--port", type=int, help="port to bind on 127.0.0.1 (default: a free one)")
+        serve.add_argument("--client-env", choices=list(CLIENT_ENVS), default="incident-era",
+                           help="run it on the incident-era client (openai 1.73, httpcore 1.0.8) or on the "
+                                "reporter's exact HTTP stack (httpcore 1.0.2) (default: incident-era)")
         serve.add_argument("--diagnostic-no-retries", action="store_true",
                            help="DIAGNOSTIC, not the release's behaviour: AsyncOpenAI defaults to max_retries=0, "
                                 "so the crash the retries hid shows as an HTTP 500")
@@ -131,13 +138,15 @@ class RealStackCommand:
         from ..real import releases
 
         try:
+            base = releases.client_env(args.client_env)
             if args.real_stack_command == "install":
                 for version in args.versions:
                     releases.check_version(version)  # all known before any install starts
-                for version in args.versions or releases.RELEASES:
-                    releases.ensure_release(version)
+                builds = [(v, base) for v in args.versions] or releases.BUILDS
+                for version, on in builds:
+                    releases.ensure_release(version, base=on)
                 return 0
-            releases.ensure_release(args.version)
+            releases.ensure_release(args.version, base=base)
             return RealStackCommand._serve(args)
         except (releases.ReleaseError, ValueError, FileNotFoundError, ServerError) as exc:
             print(f"looplab real-stack: {exc}", file=sys.stderr)
@@ -159,7 +168,7 @@ class RealStackCommand:
                  + (" with the DIAGNOSTIC no-retries switch" if args.diagnostic_no_retries else ""))
             stack = releases.start_release(args.version, vllm_url, retries=not args.diagnostic_no_retries,
                                            api_token=args.api_token, model=args.model, max_tokens=args.max_tokens,
-                                           port=args.port)
+                                           port=args.port, base=releases.client_env(args.client_env))
             started.append(stack)
             body = json.dumps({"model_id": args.model, "messages": [{"role": "user", "content": "hello"}]})
             print(f"\n  llama-stack {args.version} listening on {stack.url}\n"

@@ -44,7 +44,7 @@ from ..project import CACHE as PROJECT_CACHE
 from ..project import ENVS, ROOT
 from ..servers import Server, ServerError, free_port, start
 from ..servers.workdirs import owned_dir, sweep
-from .envs import INCIDENT_ENV, INCIDENT_PINS, incident_python
+from .envs import CLIENT_ENVS, INCIDENT, ClientEnv
 from .inside.release_wrapper import DIAGNOSTIC_NO_RETRIES_ENV
 from .install import CachedInstall
 
@@ -52,6 +52,9 @@ RELEASES = {
     "0.2.2": "builds AsyncOpenAI in initialize(), under asyncio.run(construct_stack(...)): crashes",
     "0.2.3": "creates the client lazily on first use (PR #1969): does not crash",
 }
+#: Every (release, client environment) looplab installs: both releases on the incident-era client, and
+#: 0.2.2 on the reporter's HTTP stack too (httpcore 1.0.2: the reporter's symptom).
+BUILDS = [("0.2.2", INCIDENT), ("0.2.3", INCIDENT), ("0.2.2", CLIENT_ENVS["exact"])]
 CACHE = PROJECT_CACHE / "real-stack"
 RUNS = CACHE / "run"
 DEFAULT_MODEL = "tiny-llama"
@@ -75,14 +78,25 @@ def check_version(version: str) -> str:
 
 # --- installing ----------------------------------------------------------------------------------
 
-def pins_file(version: str) -> Path:
-    """The committed pins of a release (compiled from ``envs/llama-stack-<version>.in``)."""
-    return ENVS / f"llama-stack-{check_version(version)}.txt"
+def client_env(name: str) -> ClientEnv:
+    if name not in CLIENT_ENVS:
+        raise ValueError(f"unknown client environment {name!r}; looplab has {', '.join(CLIENT_ENVS)}")
+    return CLIENT_ENVS[name]
 
 
-def overlay_dir(version: str) -> Path:
-    """Where a release is installed (a ``--target`` folder put in front of the incident-era environment)."""
-    return CACHE / f"llama-stack-{check_version(version)}"
+def _suffix(base: ClientEnv) -> str:
+    return "" if base is INCIDENT else f"-{base.name}"
+
+
+def pins_file(version: str, base: ClientEnv = INCIDENT) -> Path:
+    """The committed pins of a release on a client environment (compiled from ``envs/llama-stack-<version>.in``
+    with that environment's pins as constraints)."""
+    return ENVS / f"llama-stack-{check_version(version)}{_suffix(base)}.txt"
+
+
+def overlay_dir(version: str, base: ClientEnv = INCIDENT) -> Path:
+    """Where a release is installed (a ``--target`` folder put in front of the client environment)."""
+    return CACHE / f"llama-stack-{check_version(version)}{_suffix(base)}"
 
 
 def _read_pins(path: Path) -> dict[str, str]:
@@ -99,18 +113,27 @@ def _read_pins(path: Path) -> dict[str, str]:
     return pins
 
 
-def overlay_requirements(version: str) -> list[str]:
-    """The release's pins less those the incident-era environment already provides.
+def overlay_requirements(version: str, base: ClientEnv = INCIDENT) -> list[str]:
+    """The release's pins less those the client environment already provides.
 
     Raises :class:`ReleaseError` if the two files pin a shared package differently (the release
-    would then not run on the one old-client environment)."""
-    release, base = _read_pins(pins_file(version)), _read_pins(INCIDENT_PINS)
-    clashes = [f"{release[name]} vs {base[name]}" for name in release.keys() & base.keys()
-               if _PIN.match(release[name])[2] != _PIN.match(base[name])[2]]  # type: ignore[index]
+    would then not run on that client environment)."""
+    pins, base_pins = pins_file(version, base), base_pins_file(base)
+    release, provided = _read_pins(pins), _read_pins(base_pins)
+    clashes = [f"{release[name]} vs {provided[name]}" for name in release.keys() & provided.keys()
+               if _PIN.match(release[name])[2] != _PIN.match(provided[name])[2]]  # type: ignore[index]
     if clashes:
-        raise ReleaseError(f"{pins_file(version).name} and {INCIDENT_PINS.name} disagree: {'; '.join(clashes)}. "
-                           f"Recompile it with -c envs/incident-era.txt (see its .in file).")
-    return [line for name, line in sorted(release.items()) if name not in base]
+        raise ReleaseError(f"{pins.name} and {base_pins.name} disagree: {'; '.join(clashes)}. "
+                           f"Recompile it with -c envs/{base_pins.name} (see its .in file).")
+    return [line for name, line in sorted(release.items()) if name not in provided]
+
+
+def base_pins_file(base: ClientEnv) -> Path:
+    """The pins of a client environment (a module attribute for incident-era, so a test can swap it)."""
+    return INCIDENT_PINS if base is INCIDENT else base.pins
+
+
+INCIDENT_PINS = INCIDENT.pins
 
 
 def _uv() -> Path:
@@ -120,32 +143,33 @@ def _uv() -> Path:
     raise ReleaseError("uv is missing: run `python3 run.py setup` (it installs uv into .tools/)")
 
 
-def _fingerprint(version: str) -> dict[str, str]:
+def _fingerprint(version: str, base: ClientEnv) -> dict[str, str]:
     """What an installed overlay is built from: if any of it changes, the overlay is rebuilt."""
     def digest(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
-    interpreter = subprocess.run([str(incident_python()), "-c", "import sys; print(sys.version.split()[0])"],
+    interpreter = subprocess.run([str(base.python), "-c", "import sys; print(sys.version.split()[0])"],
                                  capture_output=True, text=True, check=True).stdout.strip()
-    return {"release": version, "pins": digest(pins_file(version)), "base_pins": digest(INCIDENT_PINS),
-            "python": interpreter, "environment": str(INCIDENT_ENV)}
+    return {"release": version, "pins": digest(pins_file(version, base)), "base_pins": digest(base_pins_file(base)),
+            "python": interpreter, "environment": str(base.folder)}
 
 
-def _install(version: str) -> CachedInstall:
-    return CachedInstall(overlay_dir(version), lambda: _fingerprint(version), lock=CACHE / ".install.lock")
+def _install(version: str, base: ClientEnv) -> CachedInstall:
+    return CachedInstall(overlay_dir(version, base), lambda: _fingerprint(version, base),
+                         lock=CACHE / ".install.lock")
 
 
-def is_installed(version: str) -> bool:
-    """Is the release installed, from the current pins, on the current incident-era environment?"""
+def is_installed(version: str, base: ClientEnv = INCIDENT) -> bool:
+    """Is the release installed, from the current pins, on the current client environment?"""
     try:
-        return _install(version).current()
+        return _install(version, base).current()
     except (FileNotFoundError, subprocess.CalledProcessError):
         return False
 
 
-def release_env(version: str) -> dict[str, str]:
-    """The environment variables that put a release's overlay in front of the incident-era environment."""
-    return {"PYTHONPATH": str(overlay_dir(version)), "PYTHONNOUSERSITE": "1"}
+def release_env(version: str, base: ClientEnv = INCIDENT) -> dict[str, str]:
+    """The environment variables that put a release's overlay in front of its client environment."""
+    return {"PYTHONPATH": str(overlay_dir(version, base)), "PYTHONNOUSERSITE": "1"}
 
 
 _SMOKE = """
@@ -159,35 +183,37 @@ print(json.dumps({"llama_stack": metadata.version("llama-stack"), "openai": open
 """
 
 
-def _smoke_test(version: str, target: Path, python: Path) -> dict[str, str]:
-    """Import the release's server and vLLM adapter from ``target`` on the incident-era interpreter."""
+def _smoke_test(version: str, target: Path, base: ClientEnv) -> dict[str, str]:
+    """Import the release's server and vLLM adapter from ``target`` on the client environment's interpreter."""
+    python = base.python
     env = {**os.environ, "PYTHONPATH": str(target), "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     out = subprocess.run([str(python), "-c", _SMOKE], capture_output=True, text=True, env=env, timeout=300)
     if out.returncode:
         raise ReleaseError(f"llama-stack {version} does not import on {python}:\n{out.stderr[-3000:]}")
     found = json.loads(out.stdout.strip().splitlines()[-1])
-    if found["llama_stack"] != version or not Path(found["openai_file"]).is_relative_to(INCIDENT_ENV):
+    if found["llama_stack"] != version or not Path(found["openai_file"]).is_relative_to(base.folder):
         raise ReleaseError(f"llama-stack {version}: unexpected imports {found}")
     return found
 
 
-def ensure_release(version: str, *, quiet: bool = False) -> Path:
+def ensure_release(version: str, *, quiet: bool = False, base: ClientEnv = INCIDENT) -> Path:
     """Install a release (once; later calls return at once) and return its overlay folder.
 
     Idempotent and safe to run concurrently (:class:`~looplab.real.install.CachedInstall`): the
     overlay is built aside, checked (the release's server and vLLM adapter import, with ``openai``
-    from ``.venv-incident/``) and only then moved into place."""
+    from the client environment) and only then moved into place."""
     check_version(version)
-    python = incident_python()
+    python = base.python
     say = (lambda _m: None) if quiet else _say
-    target = overlay_dir(version)
+    target = overlay_dir(version, base)
+    name = f"llama-stack {version}" + ("" if base is INCIDENT else f" on {base.folder.name}/")
     started = time.monotonic()
     found: dict[str, str] = {}
 
     def build(partial: Path) -> None:
-        requirements = overlay_requirements(version)
-        say(f"llama-stack {version}: installing {len(requirements)} packages from {pins_file(version).name} "
-            f"into {target.relative_to(ROOT)}/ (an overlay on {INCIDENT_ENV.name}/, openai from there)")
+        requirements = overlay_requirements(version, base)
+        say(f"{name}: installing {len(requirements)} packages from {pins_file(version, base).name} "
+            f"into {target.relative_to(ROOT)}/ (an overlay on {base.folder.name}/, openai from there)")
         requirements_file = partial / ".requirements.txt"
         requirements_file.write_text("\n".join(requirements) + "\n")
         command = [str(_uv()), "pip", "install", "--python", str(python), "--target", str(partial), "--no-deps",
@@ -197,15 +223,15 @@ def ensure_release(version: str, *, quiet: bool = False) -> Path:
         completed = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=quiet, text=True)
         if completed.returncode:
             detail = f":\n{completed.stderr[-3000:]}" if quiet else " (see uv's output above)"
-            raise ReleaseError(f"installing llama-stack {version} failed{detail}")
-        say(f"llama-stack {version}: checking that its server imports on {INCIDENT_ENV.name}/")
-        found.update(_smoke_test(version, partial, python))
+            raise ReleaseError(f"installing {name} failed{detail}")
+        say(f"{name}: checking that its server imports on {base.folder.name}/")
+        found.update(_smoke_test(version, partial, base))
 
-    if _install(version).ensure(build):
-        say(f"llama-stack {version}: installed in {time.monotonic() - started:.1f} s "
+    if _install(version, base).ensure(build):
+        say(f"{name}: installed in {time.monotonic() - started:.1f} s "
             f"(openai {found['openai']}, httpx {found['httpx']})")
     else:
-        say(f"llama-stack {version}: cached in {target.relative_to(ROOT)}/")
+        say(f"{name}: cached in {target.relative_to(ROOT)}/")
     return target
 
 
@@ -252,9 +278,9 @@ def write_run_config(version: str, vllm_url: str, api_token: str, path: str | Pa
 class RealStackServer(Server):
     """A released Llama Stack server. The run folder it owns (config, databases, temp files) goes when it stops."""
 
-    def __init__(self, *args: Any, version: str, retries: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, version: str, retries: bool, base: ClientEnv, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.version, self.retries = version, retries
+        self.version, self.retries, self.base = version, retries, base
 
     @property
     def run_dir(self) -> Path:
@@ -265,17 +291,17 @@ class RealStackServer(Server):
         return self.run_dir / "run.yaml"
 
 
-def release_argv(config: Path, port: int) -> list[str]:
-    """The command line: the incident-era interpreter, the wrapper, the release server's own arguments."""
-    return [str(incident_python()), "-m", "looplab.real.inside.release_wrapper", "--config", str(config), "--port", str(port)]
+def release_argv(config: Path, port: int, base: ClientEnv = INCIDENT) -> list[str]:
+    """The command line: the client environment's interpreter, the wrapper, the release server's own arguments."""
+    return [str(base.python), "-m", "looplab.real.inside.release_wrapper", "--config", str(config), "--port", str(port)]
 
 
-def run_env(version: str, run_dir: Path, *, retries: bool = True) -> dict[str, str]:
+def run_env(version: str, run_dir: Path, *, retries: bool = True, base: ClientEnv = INCIDENT) -> dict[str, str]:
     """The server's environment: the overlay on its path, and every place it could write inside ``run_dir``."""
     places = {"HOME": "home", "TMPDIR": "tmp", "XDG_CACHE_HOME": "cache", "XDG_CONFIG_HOME": "config",
               "XDG_DATA_HOME": "data", "XDG_STATE_HOME": "state", "HF_HOME": "cache/huggingface",
               "LLAMA_STACK_CONFIG_DIR": "llama"}
-    env = {**release_env(version), "LOOPLAB_REAL_STACK": version}
+    env = {**release_env(version, base), "LOOPLAB_REAL_STACK": version}
     for variable, sub in places.items():
         (run_dir / sub).mkdir(parents=True, exist_ok=True)
         env[variable] = str(run_dir / sub)
@@ -285,16 +311,18 @@ def run_env(version: str, run_dir: Path, *, retries: bool = True) -> dict[str, s
 
 def start_release(version: str, vllm_url: str, *, retries: bool = True, api_token: str = "fake",
                   model: str = DEFAULT_MODEL, max_tokens: int = 64, timeout: float = 120.0,
-                  port: int | None = None) -> RealStackServer:
+                  port: int | None = None, base: ClientEnv = INCIDENT) -> RealStackServer:
     """Start a release against ``vllm_url`` (an OpenAI base URL, ``.../v1``) on a loopback port
     (a free one unless ``port`` is given).
 
     ``retries=False`` is the wrapper's DIAGNOSTIC switch (``AsyncOpenAI`` defaults to
     ``max_retries=0``), not the release's behaviour. The release must be installed
-    (:func:`ensure_release`, or ``looplab real-stack install``): starting never installs."""
+    (:func:`ensure_release`, or ``looplab real-stack install``): starting never installs. ``base`` is the
+    client environment it runs on (the incident-era one, or the reporter's: ``CLIENT_ENVS["exact"]``)."""
     check_version(version)
-    if not is_installed(version):
-        raise ReleaseError(f"llama-stack {version} is not installed: run `looplab real-stack install {version}`")
+    if not is_installed(version, base):
+        raise ReleaseError(f"llama-stack {version} is not installed on {base.folder.name}/: run "
+                           f"`looplab real-stack install` (python3 run.py setup does)")
     sweep(RUNS, "llama-stack")
     run_dir = owned_dir(RUNS, f"llama-stack-{version}")
     try:
@@ -304,9 +332,10 @@ def start_release(version: str, vllm_url: str, *, retries: bool = True, api_toke
     except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
-    return start(release_argv(config, port), name=f"llama-stack-{version}", health_path=HEALTH_PATH,
-                 timeout=timeout, env=run_env(version, run_dir, retries=retries), url=f"http://127.0.0.1:{port}",
-                 cls=RealStackServer, owned=[run_dir], version=version, retries=retries)
+    return start(release_argv(config, port, base), name=f"llama-stack-{version}", health_path=HEALTH_PATH,
+                 timeout=timeout, env=run_env(version, run_dir, retries=retries, base=base),
+                 url=f"http://127.0.0.1:{port}", cls=RealStackServer, owned=[run_dir], version=version,
+                 retries=retries, base=base)
 
 
 @dataclass
