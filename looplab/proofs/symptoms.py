@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 REQUESTS = 4
-CLIENT_TIMEOUT_S = 1.0  # the adapter's client: a hang shows as a 504 after this (times 3 with retries)
+CLIENT_TIMEOUT_S = 2.0  # the adapter's client: a hang shows as a 504 after this (times 3 with retries)
 CALLER_TIMEOUT_S = 30.0  # the caller's own patience: past it, the status is "timeout"
 KEEPALIVE = ("inside", "expired")
 RETRIES = (2, 0)  # 2 is the openai client's default; 0 turns retries off

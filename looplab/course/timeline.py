@@ -1,0 +1,83 @@
+"""The upstream story as data (``timeline.yml``): one place for every number and version the material cites.
+
+The website's timeline page and the notebooks render from here; ``tests/test_timeline.py`` refuses
+an upstream number anywhere in the material that this file does not hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FILE = Path(__file__).with_name("timeline.yml")
+STAGES = {
+    "report": "the report", "fix": "the fix that shipped", "one-loop": "one loop for everything",
+    "per-loop": "a client per loop", "mixin": "a client per access, never closed", "ssl": "the cost of a client",
+    "temporary-loop": "a temporary loop, back", "recurrence": "the class, again",
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    number: int
+    kind: str  # issue | pr
+    stage: str
+    title: str
+    what: str
+    verified: str
+    date: date | None = None
+    released: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://github.com/{load_raw()['repository']}/{'issues' if self.kind == 'issue' else 'pull'}/{self.number}"
+
+
+def load_raw() -> dict[str, Any]:
+    return yaml.safe_load(FILE.read_text())
+
+
+def events() -> list[Event]:
+    found = [Event(**{k: v for k, v in item.items()}) for item in load_raw()["events"]]
+    for event in found:
+        if event.stage not in STAGES:
+            raise ValueError(f"{FILE.name}: #{event.number} has unknown stage {event.stage!r}")
+    return found
+
+
+def event(number: int) -> Event:
+    for found in events():
+        if found.number == number:
+            return found
+    raise KeyError(f"#{number} is not in {FILE.name}")
+
+
+def numbers() -> set[int]:
+    return {e.number for e in events()}
+
+
+def elsewhere() -> list[dict[str, Any]]:
+    return load_raw()["elsewhere"]
+
+
+def releases() -> set[str]:
+    """Every Llama Stack release the timeline names."""
+    return {e.released for e in events() if e.released}
+
+
+def markdown_table() -> str:
+    """The timeline as a Markdown table (the website's timeline page)."""
+    rows = ["| when | # | what happened | released in | checked |", "| --- | --- | --- | --- | --- |"]
+    for e in sorted(events(), key=lambda e: (e.date or date.max, e.number)):
+        when = e.date.isoformat() if e.date else "?"
+        rows.append(f"| {when} | [#{e.number}]({e.url}) | **{STAGES[e.stage]}.** {e.what} | "
+                    f"{e.released or '-'} | {e.verified} |")
+    for item in elsewhere():
+        repo, number = item["ref"].split("#")
+        rows.append(f"| {item['date']} | [{item['ref']}](https://github.com/{repo}/issues/{number}) | "
+                    f"{item['what']} | - | {item['verified']} |")
+    return "\n".join(rows)
