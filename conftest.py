@@ -27,7 +27,7 @@ for _name in NOTEBOOK_DIRS:
 
 
 def pytest_configure(config) -> None:
-    # Only the outermost run copies: a notebook that runs pytest itself (notebook 06) must not wipe
+    # Only the outermost run copies: a notebook that runs pytest itself (notebook 07) must not wipe
     # the copies its own outer run is executing.
     # And only a run that collects the notebooks (the whole suite, or build/executed itself): a
     # developer's `pytest tests/test_x.py` must not wipe copies another run is executing.

@@ -71,7 +71,7 @@ def setup(full: bool = True) -> None:
         except SystemExit as failed:
             if full:
                 raise
-            say(f"skipped, not needed to start: {failed} (notebook 07 and the website need it; "
+            say(f"skipped, not needed to start: {failed} (notebook 08 and the website need it; "
                 "`python3 run.py setup` retries)")
     if full:
         setup_real_vllm()

@@ -39,7 +39,8 @@ _API = {
     "construction_costs": "looplab.proofs.construction", "construction_work": "looplab.proofs.construction",
 }
 #: Modules notebooks use as a whole: ``from looplab import checks``.
-_MODULES = {"checks": "looplab.course.checks", "releases": "looplab.real.releases", "verify": "looplab.proofs.verify"}
+_MODULES = {"checks": "looplab.course.checks", "exercises": "looplab.course.exercises", "releases": "looplab.real.releases",
+            "verify": "looplab.proofs.verify"}
 
 __all__ = sorted([*_API, *_MODULES])
 

@@ -125,7 +125,7 @@ def test_lab3_every_chat_request_is_not_lost_work():
     ("looplab.adapters.wrong:NeverClosedPerCall", "clients are not closed"),
     ("lifespan", "a client is being reused"),
 ])
-def test_lab4_the_classic_mistakes_are_caught(scratch, variant, hint):
+def test_lab5_the_classic_mistakes_are_caught(scratch, variant, hint):
     fails_with(hint, checks.per_call_adapter, variant)
 
 
@@ -134,11 +134,11 @@ def test_lab4_the_classic_mistakes_are_caught(scratch, variant, hint):
     ("broken", "first request after start-up"),
     ("looplab.adapters.wrong:LazyTouchedAtStartup", "first request after start-up"),
 ])
-def test_lab5_slow_or_broken_answers_are_caught(scratch, variant, hint):
+def test_lab6_slow_or_broken_answers_are_caught(scratch, variant, hint):
     fails_with(hint, checks.fast_adapter, variant)
 
 
-def test_lab6_a_test_that_cannot_fail_is_caught():
+def test_lab7_a_test_that_cannot_fail_is_caught():
     from looplab.servers import start_mock, start_stack
     from looplab.course.helpers import chat
 
@@ -150,7 +150,7 @@ def test_lab6_a_test_that_cannot_fail_is_caught():
     fails_with("passes on the broken adapter", checks.regression_test, lenient_test)
 
 
-def test_lab6_a_guard_that_checks_only_at_creation_is_caught():
+def test_lab7_a_guard_that_checks_only_at_creation_is_caught():
     import asyncio
 
     class CreationOnlyGuard:

@@ -42,7 +42,7 @@ for _layer in ALLOWED.values():  # the server side of process handling is part o
 INSIDE_PACKAGES = {
     "looplab.real.inside.tiny_model": {"torch", "transformers", "tokenizers"},
     "looplab.real.inside.release_wrapper": {"uvicorn", "openai", "llama_stack", "looplab"},
-    "looplab.course.demos": {"openai"},
+    "looplab.course.demos": {"openai", "anyio"},
 }
 
 

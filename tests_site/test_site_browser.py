@@ -26,7 +26,7 @@ PAGES = {  # page -> (mermaid diagrams expected, text that must be on the page)
     "root-cause.html": (2, "The traceback, frame by frame"),
     "fixes.html": (0, "What each costs, measured"),
     "notebooks/03-reproduce-the-crash.html": (1, "500 RuntimeError: Event loop is closed"),
-    "solutions/lab-04-fix-it-per-call.html": (0, "nothing leaked"),
+    "solutions/lab-05-fix-it-per-call.html": (0, "nothing leaked"),
 }
 
 

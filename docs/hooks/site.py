@@ -5,7 +5,7 @@
   before the build. A copy whose cells differ from the source notebook is *stale* and fails the
   build: run the tests again. Notebooks are never executed a second time here.
 * Placeholders in pages (``<!-- looplab:NAME -->``): the episodes table, the agendas with measured
-  run times, the cost table from notebook 05's benchmark run, and the CLI reference.
+  run times, the cost table from notebook 06's benchmark run, and the CLI reference.
 * The vendored mermaid (``docs/assets/vendor/mermaid.min.js``), so diagrams render offline.
 
 Referenced from ``mkdocs.yml`` as ``hooks: [docs/hooks/site.py]``; kept beside the pages it builds
@@ -134,8 +134,8 @@ def cost_table() -> str:
     try:
         report = json.loads(COSTS.read_text())
     except (FileNotFoundError, ValueError):
-        raise PluginError(f"{COSTS.relative_to(ROOT)} is missing: notebook 05 writes it when the tests run it") from None
-    rows = [f"Measured by notebook 05 in the last test run: `looplab bench --target strategies`, "
+        raise PluginError(f"{COSTS.relative_to(ROOT)} is missing: notebook 06 writes it when the tests run it") from None
+    rows = [f"Measured by notebook 06 in the last test run: `looplab bench --target strategies`, "
             f"{report['requests']} sequential requests per strategy and {report['concurrency']} concurrent per round, "
             f"{report['rounds']} interleaved rounds, against {report['backend']} "
             f"(openai {report['versions'].get('openai', '?')}, Python {report['versions'].get('python', '?')}).", "",

@@ -22,24 +22,11 @@ from typing import Any
 from ..proofs import verify
 from ..real.envs import incident_python
 from ..servers import MockServer, ServerError, StackServer, start_mock, start_stack
+from .feedback import LabCheckFailed
+from .feedback import passed as _passed
 from .helpers import chat, error_of
 
 CRASH = "500 RuntimeError: Event loop is closed"
-
-
-class LabCheckFailed(AssertionError):
-    """The exercise's answer is not right yet; the message is the hint."""
-
-    def __init__(self, exercise: str, hint: str) -> None:
-        super().__init__(f"{exercise}: {hint}")
-        self.exercise, self.hint = exercise, hint
-
-    def _render_traceback_(self) -> list[str]:  # IPython shows just the hint, not a traceback
-        return [f"\033[31m✘ {self.exercise}\033[0m", f"  hint: {self.hint}"]
-
-
-def _passed(exercise: str, detail: str) -> None:
-    print(f"✔ {exercise}: {detail}")
 
 
 def _not_attempted_in(text: str) -> None:
@@ -149,11 +136,11 @@ def log_analysis(lost_requests: Callable[[list[dict], int], list[dict]],
     _passed(exercise, "found the lost request and the duplicate generation")
 
 
-# --- lab 4: fix it per call ----------------------------------------------------------------------------
+# --- lab 5: fix it per call ----------------------------------------------------------------------------
 
 def per_call_adapter(adapter: str = "lab_per_call:PerCallAdapter") -> None:
-    """Lab 4: a client per call: no errors, streams too, each request once, no leak, abandoned streams closed."""
-    exercise = "Exercise 4 (the per-call fix)"
+    """Lab 5: a client per call: no errors, streams too, each request once, no leak, abandoned streams closed."""
+    exercise = "Exercise 5 (the per-call fix)"
     with start_mock(keepalive_s=60) as mock, _stack(adapter, mock, exercise) as stack:
         mock.clear_requests()
         sequential = verify.run_burst(stack.url, 30, concurrent=False, label="seq")
@@ -182,11 +169,11 @@ def per_call_adapter(adapter: str = "lab_per_call:PerCallAdapter") -> None:
     _passed(exercise, "120 requests, 0 errors, a fresh connection per call, nothing leaked")
 
 
-# --- lab 5: make the fix fast ----------------------------------------------------------------------------
+# --- lab 6: make the fix fast ----------------------------------------------------------------------------
 
 def fast_adapter(adapter: str = "lab_fast:FastAdapter") -> None:
-    """Lab 5: correct across loops (start-up, keep-alive expiry, leaks) and as fast as a reused client."""
-    exercise = "Exercise 5 (a fast, correct fix)"
+    """Lab 6: correct across loops (start-up, keep-alive expiry, leaks) and as fast as a reused client."""
+    exercise = "Exercise 6 (a fast, correct fix)"
     with start_mock(keepalive_s=60) as mock, _stack(adapter, mock, exercise) as stack:
         first = error_of(chat(stack.base_url))
         _not_attempted_in(stack.log_text())
@@ -215,11 +202,11 @@ def fast_adapter(adapter: str = "lab_fast:FastAdapter") -> None:
     _passed(exercise, f"correct across loops, {mine['ratio_p50']}x a reused client, {mine['connections']} connections")
 
 
-# --- lab 6: regression test and guard ----------------------------------------------------------------------
+# --- lab 7: regression test and guard ----------------------------------------------------------------------
 
 def regression_test(test: Callable[[str], None]) -> None:
-    """Lab 6a: the test fails (AssertionError) on the broken adapter and passes on every fix."""
-    exercise = "Exercise 6a (a regression test)"
+    """Lab 7a: the test fails (AssertionError) on the broken adapter and passes on every fix."""
+    exercise = "Exercise 7a (a regression test)"
     results = {}
     for adapter in ("broken", "per_call", "lifespan"):
         try:
@@ -249,8 +236,8 @@ class _Recorder:
 
 
 def loop_guard(guard: Callable[[Any], Any]) -> None:
-    """Lab 6b: ``guard(client)`` (called on a loop) refuses use from another loop, before any I/O."""
-    exercise = "Exercise 6b (a loop-affinity guard)"
+    """Lab 7b: ``guard(client)`` (called on a loop) refuses use from another loop, before any I/O."""
+    exercise = "Exercise 7b (a loop-affinity guard)"
     box: dict[str, Any] = {}
 
     def scenario() -> None:

@@ -94,10 +94,28 @@ def _sync_cell(nb: Any, tag: str, source: str, *, first: bool) -> bool:
     return True
 
 
+ANSWER_TAG = "answer"
+
+
+def _sync_answers(nb: Any) -> bool:
+    """Cells tagged ``answer`` hold a folded copy of an answer in :mod:`looplab.course.answers`, named by
+    their ``looplab.answer`` metadata: written from there, so the answer shown is the answer tested."""
+    from .exercises import folded_answer
+
+    changed = False
+    for cell in nb.cells:
+        if ANSWER_TAG in cell.get("metadata", {}).get("tags", []):
+            source = folded_answer(cell.metadata["looplab"]["answer"])
+            if cell.source != source:
+                cell.source, changed = source, True
+    return changed
+
+
 def sync(path: Path, episode: Episode, *, check: bool = False, kind: str = "Episode") -> bool:
-    """Write the header from the manifest into the notebook; True if it changed (or would, with ``check``)."""
+    """Write the header (and the folded answers) into the notebook; True if it changed (or would, with ``check``)."""
     nb = nbformat.read(path, as_version=4)
     changed = _sync_cell(nb, HEADER_TAG, header_markdown(episode, kind=kind), first=True)
+    changed = _sync_answers(nb) or changed
     if changed and not check:
         nbformat.write(nb, path)
     return changed

@@ -39,7 +39,7 @@ def strip_solutions(source: str) -> str:
 
 
 def lab_episode(path: Path) -> episodes.Episode:
-    """``lab-04-...`` -> episode 4 (labs practise what the notebook of the same number explains)."""
+    """``lab-05-...`` -> episode 5 (labs practise what the notebook of the same number explains)."""
     match = re.match(r"lab-(\d+)-", path.name)
     if not match:
         raise ValueError(f"{path.name}: a lab's file name starts with lab-NN-")

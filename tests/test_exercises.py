@@ -1,0 +1,105 @@
+"""The guided notebooks' exercises prove themselves: the folded answer passes its check, each
+classic wrong answer fails it with the intended hint, and an untouched exercise is "not attempted"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from looplab.course import answers, exercises  # noqa: F401 (answers: the package the folded cells come from)
+from looplab.course.answers import ep04
+from looplab.course.feedback import LabCheckFailed
+from looplab.project import ROOT
+
+
+def fails_with(hint: str, check, *args) -> None:
+    with pytest.raises(LabCheckFailed) as failed:
+        check(*args)
+    assert hint in failed.value.hint, failed.value.hint
+
+
+def stub(*args):
+    raise NotImplementedError("Exercise: write your answer here")
+
+
+# --- notebook 04 ---------------------------------------------------------------------------------
+
+def zero_based(frames, root: Path) -> bool:
+    return all((root / f.file).exists() and (root / f.file).read_text().splitlines()[f.line].strip().startswith(f.code)
+               for f in frames)
+
+
+def unstripped(frames, root: Path) -> bool:
+    return all((root / f.file).exists() and (root / f.file).read_text().splitlines()[f.line - 1] == f.code
+               for f in frames)
+
+
+def any_frame(frames, root: Path) -> bool:
+    return any((root / f.file).exists() and (root / f.file).read_text().splitlines()[f.line - 1].strip()
+               .startswith(f.code) for f in frames)
+
+
+def file_exists(frames, root: Path) -> bool:
+    return all((root / f.file).exists() for f in frames[:1])
+
+
+def test_date_the_traceback_passes_on_the_answer(capsys):
+    exercises.date_the_traceback(ep04.consistent)
+    assert capsys.readouterr().out.startswith("✔ passed")
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (zero_based, "count from 1"),
+    (unstripped, "without its indentation"),
+    (any_frame, "all of them, not any of them"),
+    (file_exists, "a file that exists is not enough"),
+], ids=lambda x: getattr(x, "__name__", "hint"))
+def test_date_the_traceback_catches_the_classic_mistakes(wrong, hint):
+    fails_with(hint, exercises.date_the_traceback, wrong)
+
+
+ROWS = [{"stack": "exact", "keepalive": "expired", "retries": 0, "statuses": [500, 504, 504, 504]}]
+
+
+def test_predict_the_reporters_row_passes_on_the_measured_row(capsys):
+    exercises.predict_the_reporters_row(ep04.my_prediction, ROWS)
+    assert capsys.readouterr().out.startswith("✔ passed")
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    ([500, 200, 200, 200], "That is what the pinned stacks do"),
+    ([200, 200, 200, 200], "Compare with the rows inside the keep-alive"),
+])
+def test_predict_the_reporters_row_explains_a_wrong_guess(wrong, hint):
+    fails_with(hint, exercises.predict_the_reporters_row, wrong, ROWS)
+
+
+# --- every exercise ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("check, args", [
+    (exercises.date_the_traceback, (stub,)),
+    (exercises.predict_the_reporters_row, (None, ROWS)),
+])
+def test_an_untouched_exercise_is_not_attempted_and_the_notebook_runs_on(check, args, capsys):
+    check(*args)
+    assert capsys.readouterr().out.startswith("○ not attempted yet")
+
+
+GUIDED = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", [p for p in GUIDED if p.name.startswith("04-")], ids=lambda p: p.name)
+def test_a_guided_notebook_has_exercises_checks_and_folded_answers(path):
+    nb = nbformat.read(path, as_version=4)
+    tags = [set(c.metadata.get("tags", [])) for c in nb.cells]
+    exercise_cells = [i for i, t in enumerate(tags) if "exercise" in t and nb.cells[i].cell_type == "code"]
+    assert exercise_cells, "every guided notebook has at least one exercise cell (tagged exercise)"
+    for i in exercise_cells:
+        following = [t for t in tags[i + 1:i + 3]]
+        assert any("check" in t for t in following), f"cell {i}: an exercise is followed by its check"
+    answers = [c for c in nb.cells if "answer" in c.metadata.get("tags", [])]
+    assert answers and all(c.source.startswith("<details>") for c in answers), "answers are folded, not in the next cell"
+    for cell in answers:
+        assert cell.source == exercises.folded_answer(cell.metadata["looplab"]["answer"])
