@@ -74,7 +74,8 @@ def navigation() -> list[dict[str, Any]]:
         solutions.append({f"Lab {episode.number:02d} · {title}": f"solutions/{path.name}"})
     return [
         {"Home": "index.md"},
-        {"The incident": [{"Root cause": "root-cause.md"}, {"The fix and beyond": "fixes.md"}]},
+        {"The incident": [{"Root cause": "root-cause.md"}, {"The fix and beyond": "fixes.md"},
+                          {"Upstream, after the fix": "timeline.md"}, {"The source article": "article.md"}]},
         {"Notebooks": notebooks},
         {"Lab solutions": [{"About the labs": "labs.md"}, *solutions]},
         {"Facilitators": [{"Facilitator guide": "facilitator.md"}, {"Setup": "setup.md"}]},
@@ -161,8 +162,14 @@ def cli_reference() -> str:
     return "\n".join(out)
 
 
+def timeline_table() -> str:
+    from looplab.course import timeline
+
+    return timeline.markdown_table()
+
+
 _GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table": cost_table,
-               "cli-reference": cli_reference}
+               "cli-reference": cli_reference, "timeline": timeline_table}
 
 
 # --- mkdocs events ---------------------------------------------------------------------------------

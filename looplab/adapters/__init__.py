@@ -2,7 +2,7 @@
 
 ========================  =====================================================================
 ``broken``                client built in ``initialize()`` on the start-up loop (the incident)
-``per_call``              a client per call, always closed (the seed article's fix; upstream #3404)
+``per_call``              a client per call, always closed (the source article's fix)
 ``lazy_once``             created on first use, cached (what 0.2.3 shipped, PR #1969), weaknesses kept
 ``per_loop``              one client per running loop, closed with its loop
 ``lifespan``              one client owned by the server's lifespan, on uvicorn's loop

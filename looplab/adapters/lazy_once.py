@@ -7,7 +7,7 @@ Two weaknesses, which the tests expose rather than hide:
   stays open until garbage collection, with an "unclosed" ``ResourceWarning``;
 * the fix holds only while nothing touches ``client`` during start-up. When start-up code does
   (a health check, a warm-up), the lazy creation happens inside the temporary loop and the
-  original crash returns: the regression upstream met later (#6057).
+  original crash returns: the regression upstream later met in its VertexAI provider (#6057).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""``per_call``: the fix the seed article describes (and issue #1968 proposed): a new client for
-every API call, created on the loop that serves the call, and always closed, streams included.
+"""``per_call``: the fix the source article recommends: a new client for every API call, created on
+the loop that serves the call, and always closed, streams included. (Upstream went per access in
+#3404, through a mixin that never closed its clients: the "never closed" mistake below.)
 
 The two classic mistakes this strategy must avoid (the tests keep both as wrong variants):
 closing the client before the caller has read the stream, and never closing it at all.

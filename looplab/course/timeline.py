@@ -81,3 +81,10 @@ def markdown_table() -> str:
         rows.append(f"| {item['date']} | [{item['ref']}](https://github.com/{repo}/issues/{number}) | "
                     f"{item['what']} | - | {item['verified']} |")
     return "\n".join(rows)
+
+
+def rows(stages: tuple[str, ...] = tuple(STAGES)) -> list[dict[str, str]]:
+    """The events of some stages, oldest first, as rows for a notebook's table."""
+    return [{"when": e.date.isoformat() if e.date else "?", "number": f"#{e.number}", "released": e.released or "-",
+             "what": e.what} for e in sorted(events(), key=lambda e: (e.date or date.max, e.number))
+            if e.stage in stages]
