@@ -36,8 +36,8 @@ RELEASE_FILES = re.compile(r"llama|data-gym-cache|trace_store|registry|kvstore|\
 @pytest.fixture(scope="module")
 def installed() -> None:
     try:
-        for version in RELEASES:
-            ensure_release(version, quiet=True)
+        for version, base in real_stack.BUILDS:
+            ensure_release(version, quiet=True, base=base)
     except (ReleaseError, FileNotFoundError) as exc:
         pytest.skip(f"the llama-stack releases cannot be installed on this machine: {exc}")
 
@@ -76,6 +76,26 @@ def run_release(version: str, mock, started: list, *, retries: bool = True, text
         check_running_release(stack, version)
         replies = [chat(stack, MODEL, text) for text in texts]
     return replies, stack.log_text(), mock.requests("/v1/chat/completions")
+
+
+def test_0_2_2_on_the_reporters_stack_fails_every_request_after_the_keep_alive(installed, mock,
+                                                                              leaves_nothing_behind):
+    """#1968 end to end: the released 0.2.2 on the reporter's HTTP stack (httpcore 1.0.2). After the
+    keep-alive expired, the first request crashes closing the stale connection and is retried; from
+    then on the pool is wedged: every request waits for a slot until the caller gives up, and none
+    reaches the backend. ("All inference requests fail.")"""
+    from looplab.real.envs import EXACT
+
+    mock.clear_requests()
+    with start_release("0.2.2", mock.base_url, base=EXACT) as stack:
+        leaves_nothing_behind.append(stack)
+        assert psutil.Process(stack.pid).environ()["PYTHONPATH"] == str(overlay_dir("0.2.2", EXACT))
+        assert mock.expire_keepalive() == 1  # the start-up connection, closed as the keep-alive timer would
+        replies = [chat(stack, MODEL, text, timeout=3) for text in ("first", "second", "third")]
+        log = stack.log_text()
+    assert [r.status for r in replies] == [0, 0, 0], [r.body for r in replies]  # 0: no answer before the timeout
+    assert mock.requests("/v1/chat/completions") == []  # nothing reached the backend: the pool is wedged
+    assert "Retrying request to /chat/completions" in log  # the first one crashed, and was retried into the wedge
 
 
 def check_running_release(stack, version: str) -> None:

@@ -23,7 +23,15 @@ Deliberate differences, which the comparison allows:
 * ``n`` above 16: the mock refuses it (a huge ``n`` would let one request hang it); real vLLM 0.32.0
   sets no upper bound. Not sent here.
 
-Differences this comparison found, and the mock now matches (see ``looplab/mock_vllm/app.py``):
+* ``logprobs``: the mock refuses what vLLM refuses (the request validators and ``--max-logprobs``)
+  but does not compute log-probabilities; a valid request for them is not sent here.
+
+The range checks of every sampling parameter (``SAMPLING_RANGES``: temperature, top_p, top_k,
+min_p, the three penalties, n with greedy sampling, min_tokens, stop, bad_words, logit_bias and
+the logprobs fields) found 30 differences when they were added; the mock now matches all of them
+(``looplab/mock_vllm/sampling.py`` and the validators in ``protocol.py``).
+
+Differences this comparison found before, and the mock now matches (see ``looplab/mock_vllm/app.py``):
 max_tokens clamped to the room the prompt leaves instead of refused; the prompt-length errors
 (``input_text`` by characters, ``input_tokens`` "at least N+1" for text, exact for token ids, and a
 prompt filling the context refused as "max_tokens ... got 0"); ``max_completion_tokens`` named in
@@ -153,6 +161,59 @@ def completion(**extra: Any) -> dict[str, Any]:
 
 
 CHAT, COMPLETIONS = "/v1/chat/completions", "/v1/completions"
+
+
+def _sampling_case(field: str, value: Any, *, endpoint: str = "chat", **more: Any):
+    body = chat(max_tokens=4, **{field: value}, **more) if endpoint == "chat" else completion(max_tokens=4, **{field: value},
+                                                                                               **more)
+    return ("POST", CHAT if endpoint == "chat" else COMPLETIONS, body, True, {})
+
+
+# The range checks of every sampling parameter the mock accepts, each just inside and just outside
+# its bound (vLLM 0.32.0's SamplingParams._verify_args and request validators; see
+# looplab/mock_vllm/sampling.py): the status, and the error's type, code and param, must match.
+SAMPLING_RANGES = {
+    "temperature_2_is_allowed": _sampling_case("temperature", 2.0),
+    "temperature_above_2": _sampling_case("temperature", 2.5),
+    "temperature_not_finite": _sampling_case("temperature", float("nan")),
+    "temperature_0_greedy": _sampling_case("temperature", 0.0),
+    "greedy_with_n_2": _sampling_case("n", 2, temperature=0.0),
+    "top_p_1_is_allowed": _sampling_case("top_p", 1.0),
+    "top_p_above_1": _sampling_case("top_p", 1.5),
+    "top_k_minus_1_is_allowed": _sampling_case("top_k", -1),
+    "top_k_below_minus_1": _sampling_case("top_k", -2),
+    "top_k_not_int": _sampling_case("top_k", 1.5),
+    "min_p_bounds_allowed": _sampling_case("min_p", 1.0),
+    "min_p_above_1": _sampling_case("min_p", 1.5),
+    "presence_penalty_minus_2_allowed": _sampling_case("presence_penalty", -2.0),
+    "presence_penalty_below_minus_2": _sampling_case("presence_penalty", -2.5),
+    "frequency_penalty_above_2": _sampling_case("frequency_penalty", 2.5),
+    "frequency_penalty_not_finite": _sampling_case("frequency_penalty", float("inf")),
+    "repetition_penalty_large_allowed": _sampling_case("repetition_penalty", 100.0),
+    "repetition_penalty_zero": _sampling_case("repetition_penalty", 0.0),
+    "repetition_penalty_not_finite": _sampling_case("repetition_penalty", float("inf")),
+    "min_tokens_equal_to_max_tokens": _sampling_case("min_tokens", 4),
+    "min_tokens_negative": _sampling_case("min_tokens", -1),
+    "min_tokens_above_max_tokens": _sampling_case("min_tokens", 5),
+    "min_tokens_null": _sampling_case("min_tokens", None),
+    "stop_four_strings_allowed": _sampling_case("stop", ["a", "b", "c", "d"]),
+    "stop_five_strings": _sampling_case("stop", ["a", "b", "c", "d", "e"]),
+    "stop_empty_string": _sampling_case("stop", ""),
+    "bad_words_empty_string": _sampling_case("bad_words", [""]),
+    "logit_bias_key_not_an_int": _sampling_case("logit_bias", {"abc": 1.0}),
+    "top_logprobs_without_logprobs": _sampling_case("top_logprobs", 2),
+    "top_logprobs_negative": _sampling_case("top_logprobs", -5, logprobs=True),
+    "top_logprobs_above_max": _sampling_case("top_logprobs", 25, logprobs=True),
+    "top_logprobs_above_max_streamed": _sampling_case("top_logprobs", 25, logprobs=True, stream=True),
+    "prompt_logprobs_negative": _sampling_case("prompt_logprobs", -5),
+    "prompt_logprobs_when_streaming": _sampling_case("prompt_logprobs", 1, stream=True),
+    "prompt_logprobs_not_an_integer": _sampling_case("prompt_logprobs", "many"),
+    "completion_temperature_above_2": _sampling_case("temperature", 3.0, endpoint="completion"),
+    "completion_logprobs_negative": _sampling_case("logprobs", -5, endpoint="completion"),
+    "completion_logprobs_above_max": _sampling_case("logprobs", 25, endpoint="completion"),
+    "completion_min_p_negative": _sampling_case("min_p", -0.5, endpoint="completion"),
+    "completion_greedy_with_n_2": _sampling_case("n", 2, endpoint="completion", temperature=0.0),
+}
 # name -> (method, path, body or raw text, send the key?, extra headers)
 REQUESTS: dict[str, tuple[str, str, Any, bool, dict[str, str]]] = {
     "health": ("GET", "/health", None, False, {}),
@@ -216,6 +277,7 @@ REQUESTS: dict[str, tuple[str, str, Any, bool, dict[str, str]]] = {
     "completion_batch": ("POST", COMPLETIONS, completion(prompt=["a", "b"], max_tokens=2, n=2), True, {}),
     "completion_token_id_batch": ("POST", COMPLETIONS, completion(prompt=[[1, 2], [3]], max_tokens=2), True, {}),
     "completion_missing_prompt": ("POST", COMPLETIONS, {"model": MODEL}, True, {}),
+    **SAMPLING_RANGES,
     "wrong_content_type": ("POST", CHAT, json.dumps(chat()), True, {"content-type": "text/plain"}),
     "unknown_route": ("GET", "/v1/nothing", None, True, {}),
     "wrong_method": ("GET", CHAT, None, True, {}),

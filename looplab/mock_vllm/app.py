@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 
-from . import connections, errors, generation
+from . import connections, errors, generation, sampling
 from .errors import APIError, JSONResponse, bad_request
 from .faults import FaultPlan
 from .protocol import ChatCompletionRequest, CompletionRequest, TokenizeRequest
@@ -43,7 +43,6 @@ def _sse(frame: Any) -> bytes:
 
 
 _CHARS_PER_TOKEN_BOUND = 13  # before tokenizing, vLLM refuses a text prompt of over 13 characters per context token
-_MAX_N = 16
 
 
 def create_app(settings: MockSettings | None = None) -> FastAPI:
@@ -113,27 +112,21 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
 
     def check_sampling(req: Any, max_tokens: int | None, prompt_tokens: int) -> int:
         """Validate the sampling fields; return the room for output (vLLM clamps max_tokens to it)."""
-        if req.n < 1:
-            raise bad_request(f"n must be at least 1, got {req.n}.")
-        if req.n > _MAX_N:  # the mock's own bound (real vLLM has none): a huge n would let one request hang it
-            raise bad_request(f"n must be at most {_MAX_N}, got {req.n}. (parameter=n, value={req.n})", "n")
-        if req.temperature is not None and req.temperature < 0:
-            raise bad_request(f"temperature must be non-negative, got {req.temperature}. "
-                              f"(parameter=temperature, value={req.temperature})", "temperature")
-        if req.top_p is not None and not 0 < req.top_p <= 1:
-            raise bad_request(f"top_p must be in (0, 1], got {req.top_p}. (parameter=top_p, value={req.top_p})",
-                              "top_p")
         room = settings.max_model_len - prompt_tokens
-        effective = room if max_tokens is None else min(max_tokens, room)
-        if effective < 1:
-            raise bad_request(f"max_tokens must be at least 1, got {effective}. "
-                              f"(parameter=max_tokens, value={effective})", "max_tokens")
+        sampling.check(req, room if max_tokens is None else min(max_tokens, room))
         return room
 
     async def generate(request: Request, req: Any, *, model: str, chat: bool, sources: list[tuple[str, int]],
                        max_tokens: int | None) -> Response:
         """Answer for ``sources`` (text and token count of each prompt; several for a batch of prompts)."""
         rooms = [check_sampling(req, max_tokens, tokens) for _, tokens in sources]
+        refused = sampling.logprobs_error(req, chat)
+        if refused is not None:  # the engine's check: a stream has already started, so it is in-band
+            if not req.stream:
+                raise refused
+            frames = [_sse(errors.error_body(refused.status, refused.type, refused.message, refused.param)),
+                      _sse("[DONE]")]
+            return StreamingResponse(iter(frames), media_type="text/event-stream; charset=utf-8")
         prompt_tokens = sum(tokens for _, tokens in sources)
         record = request.scope["state"]["record"]
         number, fault = plan.next_request()

@@ -73,10 +73,22 @@ def _summarise(value: Any) -> Any:
     return value
 
 
+# Location segments vLLM drops from a validation error's ``loc`` (union branches, types): ``body.stop.str``
+# and ``body.stop.list[str]`` both become ``body.stop``.
+_INTERNAL_LOC = {"str", "int", "float", "bool", "list", "dict", "none", "union", "tagged-union", "nullable",
+                 "function-after", "function-before", "function-wrap", "function-plain", "json-or-python",
+                 "lax-or-strict", "chain", "default", "model", "dataclass", "typed-dict"}
+
+
+def _clean_loc(loc: Any) -> str:
+    return ".".join(str(part) for part in loc if not (isinstance(part, str) and (
+        part in _INTERNAL_LOC or any(ch in part for ch in "[]{}()"))))
+
+
 def _describe(error: Any) -> tuple[dict[str, Any] | str, str | None]:
     if not isinstance(error, dict):
         return str(error), None
-    loc = ".".join(str(part) for part in error.get("loc", ()))
+    loc = _clean_loc(error.get("loc", ()))
     item: dict[str, Any] = {"type": error.get("type"), "loc": loc, "msg": error.get("msg"),
                             "input": _summarise(error.get("input"))}
     ctx = error.get("ctx")

@@ -353,7 +353,9 @@ class ChatReply:
 
 
 def chat(server: Server, model: str, text: str, *, max_tokens: int | None = None, timeout: float = 60.0) -> ChatReply:
-    """One non-streaming chat request on the release's own route, ``POST /v1/inference/chat-completion``."""
+    """One non-streaming chat request on the release's own route, ``POST /v1/inference/chat-completion``.
+
+    A request that gets no answer within ``timeout`` comes back with status 0 (body ``"timeout"``)."""
     body: dict[str, Any] = {"model_id": model, "messages": [{"role": "user", "content": text}], "stream": False}
     if max_tokens is not None:
         body["sampling_params"] = {"max_tokens": max_tokens}
@@ -364,6 +366,10 @@ def chat(server: Server, model: str, text: str, *, max_tokens: int | None = None
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:
         status, raw = exc.code, exc.read()
+    except (TimeoutError, urllib.error.URLError) as exc:
+        if isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
+            return ChatReply(0, "timeout")
+        raise
     try:
         return ChatReply(status, json.loads(raw))
     except ValueError:
