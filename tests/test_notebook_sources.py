@@ -77,3 +77,15 @@ def test_running_pytest_on_a_source_notebook_never_writes_into_it():
         assert notebook.read_bytes() == before
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_markdown_line_starts_with_an_issue_number(path):
+    """nbconvert's Markdown renders a line that starts with "#1968" as a heading (and the site's search
+    index then fails on the broken list around it): keep "#NNNN" inside the line."""
+    import re
+
+    nb = nbformat.read(path, as_version=4)
+    lines = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+             if re.match(r"\s*#\d", line)]
+    assert not lines, lines
