@@ -48,7 +48,7 @@ class MockCommand:
             return _fail("mock-vllm", str(exc))
         serve(create_app(settings), name="looplab mock-vllm", host=where.host, port=where.port,
               port_file=where.port_file, keepalive_s=settings.keepalive_s, log_level=where.log_level,
-              http=TrackedH11Protocol)
+              http=TrackedH11Protocol, tls=where.tls)
         return 0
 
 

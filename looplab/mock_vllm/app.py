@@ -272,6 +272,11 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
         Lets a test reach "after the keep-alive expired" deterministically, without waiting."""
         return {"closed": connections.close_idle(except_client=request.scope.get("client"))}
 
+    @app.get("/looplab/stats")
+    async def stats() -> dict[str, int]:
+        """Connections accepted and TLS handshakes completed since start-up (mock only)."""
+        return dict(connections.STATS)
+
     @app.delete("/looplab/requests")
     async def clear_requests() -> Response:
         log.clear()

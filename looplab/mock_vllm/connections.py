@@ -13,11 +13,17 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 _TRANSPORTS: dict[tuple[str, int], asyncio.Transport] = {}
 _PROTOCOLS: dict[tuple[str, int], TrackedH11Protocol] = {}
+#: Since the server started: connections accepted, and how many of them completed a TLS handshake
+#: (asyncio hands an SSL connection to the protocol only once its handshake is done).
+STATS = {"connections": 0, "tls_handshakes": 0}
 
 
 class TrackedH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        STATS["connections"] += 1
+        if transport.get_extra_info("ssl_object") is not None:
+            STATS["tls_handshakes"] += 1
         if self.client:
             _TRANSPORTS[tuple(self.client)] = transport
             _PROTOCOLS[tuple(self.client)] = self

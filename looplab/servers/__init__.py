@@ -8,6 +8,8 @@
 :mod:`.serve`             the server side: bind, announce the URL, serve, die with the parent
 :mod:`.options`           settings dataclasses as command-line options and argv, declared once
 :mod:`.workdirs`          folders a process owns, and the one sweeper for those left behind
+:mod:`.tls`               HTTPS: a certificate made at start-up, the CA clients trust
+:mod:`.latency_proxy`     a network between two processes: a TCP proxy adding a round-trip time
 ========================  ======================================================================
 
 May import the studied system (its settings), nothing else of looplab.
@@ -21,7 +23,8 @@ import importlib
 from typing import Any
 
 _NAMES = {
-    "launch": ["MockServer", "StackServer", "mock_argv", "stack_argv", "start_mock", "start_stack"],
+    "launch": ["MockServer", "StackServer", "mock_argv", "stack_argv", "start_latency_proxy", "start_mock",
+               "start_stack"],
     "process": ["SESSION_ENV", "TAG_ENV", "Server", "ServerError", "cleanup", "find_tagged", "free_port", "http_get",
                 "process_group", "running", "start"],
 }

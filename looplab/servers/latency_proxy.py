@@ -75,14 +75,14 @@ async def _relay(client_reader: asyncio.StreamReader, client_writer: asyncio.Str
                 await writer.wait_closed()
 
 
-async def serve(target: str, rtt_ms: float, host: str, port: int, port_file: Path | None) -> None:
+async def serve(target: str, rtt_ms: float, host: str, port: int, port_file: Path | None, scheme: str = "http") -> None:
     target_host, _, target_port = target.rpartition(":")
     from .serve import bind, watch_parent
 
     sock = bind(host, port)
     server = await asyncio.start_server(lambda r, w: _relay(r, w, target_host, int(target_port), rtt_ms / 1000),
                                         sock=sock)
-    url = f"http://{host}:{sock.getsockname()[1]}"
+    url = f"{scheme}://{host}:{sock.getsockname()[1]}"  # the scheme of the target: bytes pass through untouched
     print(f"looplab latency-proxy listening on {url} -> {target} (rtt {rtt_ms} ms)", flush=True)
     if port_file:
         tmp = Path(f"{port_file}.tmp")
@@ -101,11 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file", type=Path)
+    parser.add_argument("--scheme", choices=["http", "https"], default="http",
+                        help="the target's scheme, for the URL the proxy announces (it never decrypts)")
     args = parser.parse_args(argv)
     if args.rtt_ms < 0:
         parser.error("--rtt-ms must not be negative")
     try:
-        asyncio.run(serve(args.target, args.rtt_ms, args.host, args.port, args.port_file))
+        asyncio.run(serve(args.target, args.rtt_ms, args.host, args.port, args.port_file, args.scheme))
     except KeyboardInterrupt:
         pass
     return 0

@@ -33,6 +33,7 @@ from typing import Any
 import psutil
 
 from .serve import OWNER_ENV
+from .tls import ca_file_for
 from .workdirs import owned_dir, sweep
 
 TAG_ENV = "LOOPLAB_SERVER"
@@ -115,10 +116,11 @@ def stop_group(process: subprocess.Popen, timeout: float) -> None:
     _wait_gone([*members, *process_group(process.pid)], timeout)
 
 
-def http_get(url: str, timeout: float) -> tuple[int, bytes]:
-    """GET ``url`` (loopback); the status and body, also for error statuses."""
+def http_get(url: str, timeout: float, context: Any = None) -> tuple[int, bytes]:
+    """GET ``url`` (loopback); the status and body, also for error statuses. ``context``: an
+    ``ssl.SSLContext`` that trusts the server, for ``https://``."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback only)
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:  # noqa: S310 (loopback only)
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -128,14 +130,34 @@ class Server:
     """A running server process. Stop it with :meth:`stop` or by leaving its ``with`` block.
 
     ``owned`` folders are removed when it stops (its work folder, with its log, always is);
-    ``api_key`` is what :meth:`client` sends (the server's own key, if it needs one).
+    ``api_key`` is what :meth:`client` sends (the server's own key, if it needs one); ``ca_file`` is
+    the CA that signed an HTTPS server's certificate (``None`` for ``http://``).
     """
 
     def __init__(self, name: str, process: subprocess.Popen, workdir: Path, *, url: str,
-                 owned: Sequence[Path] = (), api_key: str | None = None, api_path: str = "/v1") -> None:
+                 owned: Sequence[Path] = (), api_key: str | None = None, api_path: str = "/v1",
+                 ca_file: Path | None = None) -> None:
         self.name, self.process, self.url = name, process, url
         self._workdir, self.owned, self.api_key, self._api_path = workdir, tuple(owned), api_key, api_path
+        self.ca_file = ca_file
         self._log_cache: str | None = None
+
+    @property
+    def ssl_context(self) -> Any:
+        """An ``ssl.SSLContext`` that trusts this server (None for ``http://``)."""
+        if self.ca_file is None:
+            return None
+        from .tls import client_context
+
+        return client_context(self.ca_file)
+
+    def trust_bundle(self) -> Path | None:
+        """The system's CAs plus this server's, for another process's ``SSL_CERT_FILE`` (None for ``http://``)."""
+        if self.ca_file is None:
+            return None
+        from .tls import trust_bundle
+
+        return trust_bundle(self.ca_file)
 
     def __repr__(self) -> str:
         state = "running" if self.running else f"stopped ({self.process.returncode})"
@@ -180,12 +202,16 @@ class Server:
         """An ``openai.OpenAI`` client for this server, retries off (close it, or use ``with``)."""
         import openai
 
+        if self.ca_file is not None:
+            options.setdefault("http_client", openai.DefaultHttpx2Client(verify=self.ssl_context))
         return openai.OpenAI(**self._client_options(options))
 
     def async_client(self, **options: Any) -> Any:
         """An ``openai.AsyncOpenAI`` client for this server, retries off, for the running loop."""
         import openai
 
+        if self.ca_file is not None:
+            options.setdefault("http_client", openai.DefaultAsyncHttpx2Client(verify=self.ssl_context))
         return openai.AsyncOpenAI(**self._client_options(options))
 
     def _client_options(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -242,6 +268,8 @@ def start(argv: Sequence[str], *, name: str, health_path: str = "/health", timeo
     try:
         deadline = time.monotonic() + timeout
         found = url or _wait_for_url(name, process, workdir, port_file, deadline, f"{health_path} within {timeout:.0f} s")
+        if found.startswith("https://") and not url:
+            attributes.setdefault("ca_file", ca_file_for(port_file))
         server = cls(name, process, workdir, url=found, **attributes)
     except BaseException:
         stop_group(process, 2)
@@ -290,7 +318,7 @@ def _wait_healthy(server: Server, health_path: str, deadline: float, timeout: fl
         if not server.running:
             raise _exited(server.name, server.process, server._workdir)  # noqa: SLF001 (its own class)
         try:
-            status, _ = http_get(server.url + health_path, timeout=2)
+            status, _ = http_get(server.url + health_path, timeout=2, context=server.ssl_context)
             if status == 200:
                 return
             last = f"HTTP {status}"

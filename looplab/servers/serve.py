@@ -37,6 +37,8 @@ class ServeOptions:
                                                            "help": "write the server's URL to this file once bound"})
     log_level: str = field(default="info", metadata={"flag": "--log-level", "choices": LOG_LEVELS,
                                                      "help": "uvicorn's and the server's log level"})
+    tls: bool = field(default=False, metadata={"flag": "--tls", "help": "serve HTTPS, with a certificate made at "
+                                               "start-up; its CA is written next to --port-file (FILE.ca.pem)"})
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -83,14 +85,29 @@ def watch_parent() -> None:
 
 
 def serve(app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0, port_file: Path | None = None,
-          keepalive_s: float = 5.0, log_level: str = "info", http: Any = "h11") -> None:
-    """Serve ``app`` with uvicorn (its own event loop, like ``uvicorn.run``) until SIGINT/SIGTERM."""
+          keepalive_s: float = 5.0, log_level: str = "info", http: Any = "h11", tls: bool = False) -> None:
+    """Serve ``app`` with uvicorn (its own event loop, like ``uvicorn.run``) until SIGINT/SIGTERM.
+
+    With ``tls``, serve HTTPS with a certificate made now by a throw-away CA, whose certificate is
+    written next to ``port_file`` (see :mod:`looplab.servers.tls`)."""
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{actual}"
+    url = f"{'https' if tls else 'http'}://{shown}:{actual}"
+    certificates: dict[str, str] = {}
+    if tls:
+        import tempfile
+
+        from .tls import ca_file_for, make_server_certificate
+
+        folder = Path(port_file).parent if port_file else Path(tempfile.mkdtemp(prefix="looplab-tls-"))
+        ca, chain, key = make_server_certificate(host, folder / "tls")
+        certificates = {"ssl_certfile": str(chain), "ssl_keyfile": str(key)}
+        if port_file:
+            ca_file_for(Path(port_file)).write_bytes(ca.read_bytes())
+        print(f"{name}: HTTPS with a certificate from a CA made at start-up: trust {ca}", flush=True)
     config = uvicorn.Config(app, timeout_keep_alive=keepalive_s, log_level=log_level, http=http,
-                            timeout_graceful_shutdown=3, lifespan="on")
+                            timeout_graceful_shutdown=3, lifespan="on", **certificates)
     server = uvicorn.Server(config)
     print(f"{name} listening on {url}", flush=True)
     if port_file:

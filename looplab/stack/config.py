@@ -48,6 +48,9 @@ class RunConfig:
         metavar="N"))
     client_timeout: float = field(default=60.0, metadata=_setting(
         "inference.timeout", "--timeout", "the client's timeout per backend request, in seconds", metavar="SECONDS"))
+    ca_file: str | None = field(default=None, metadata=_setting(
+        "inference.tls_verify", "--ca-file", "for an https:// backend: the CA bundle the client trusts (as Llama "
+        "Stack's tls_verify; set as SSL_CERT_FILE, the usual means)", metavar="FILE"))
 
     def __post_init__(self) -> None:
         self.validate("config")
@@ -73,6 +76,10 @@ class RunConfig:
         if self.client_timeout <= 0:
             raise ConfigError(f"{source}: {_key('client_timeout')} must be more than 0 seconds")
         self.api_key = str(self.api_key)
+        if self.ca_file is not None:
+            self.ca_file = str(self.ca_file)
+            if not Path(self.ca_file).is_file():
+                raise ConfigError(f"{source}: {_key('ca_file')} names no file: {self.ca_file}")
 
     @property
     def vllm(self) -> VLLMConfig:

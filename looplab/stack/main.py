@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,8 @@ def run_stack(config: RunConfig, *, serve: Callable[[Any], None] = _uvicorn_run,
                         format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpx2"):  # one INFO line per backend request drowns the stack's own log
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if config.ca_file:  # an https:// backend signed by this CA: trusted the usual way, by every client the adapter makes
+        os.environ["SSL_CERT_FILE"] = config.ca_file
     counter = ResourceWarningCounter()
     counter.install()
     # Loop 1: a temporary loop, created by asyncio.run and closed when construction returns.

@@ -42,6 +42,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategies", metavar="LIST",
                    help="strategies: comma-separated names or import paths (module:Class) to measure after "
                         "'reused' (default: all of looplab's)")
+    p.add_argument("--tls", action="store_true", help="strategies: the mock serves HTTPS (a certificate made at "
+                   "start-up, trusted through SSL_CERT_FILE)")
+    p.add_argument("--rtt-ms", type=float, default=0.0, metavar="MS",
+                   help="strategies: this much round-trip time of network between the clients and the mock (a "
+                        "latency proxy; each direction gets half)")
+    p.add_argument("--conditions", action="store_true",
+                   help="strategies: run plain HTTP, HTTPS, and HTTPS with --rtt-ms (default 10) one after the "
+                        "other, side by side")
     p.add_argument("--warmup", type=_at_least(0), default=20, metavar="W",
                    help="sequential warm-up requests per server, not counted (default: 20)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
@@ -51,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
     """Run ``looplab bench``: 0 when every request succeeded (and the mock's log is exact), else 1."""
     if args.target == "strategies":
         return _run_strategies(args)
-    if args.vllm_url or args.plot or args.strategies:
-        print("looplab bench: --vllm-url, --plot and --strategies go with --target strategies", file=sys.stderr)
+    if args.vllm_url or args.plot or args.strategies or args.tls or args.rtt_ms or args.conditions:
+        print("looplab bench: --vllm-url, --plot, --strategies, --tls, --rtt-ms and --conditions go with --target "
+              "strategies", file=sys.stderr)
         return 2
     from rich.console import Console
 
@@ -80,16 +89,21 @@ def _run_strategies(args: argparse.Namespace) -> int:
         names = ("reused", *[n.strip() for n in args.strategies.split(",") if n.strip() and n.strip() != "reused"])
     console = Console(stderr=True)
 
+    options = {"vllm_url": args.vllm_url, "requests": args.requests or 200, "concurrency": args.concurrency or 20,
+               "rounds": rounds, "names": names}
+    runs = 3 if args.conditions else 1
+
     def measure_all() -> dict:
         with Progress(console=console, transient=True, disable=args.json or not console.is_terminal) as progress:
-            task = progress.add_task("strategies", total=rounds * len(names))
-            return strategies.measure(vllm_url=args.vllm_url, requests=args.requests or 200,
-                                      concurrency=args.concurrency or 20, rounds=rounds, names=names,
-                                      tick=lambda: progress.advance(task))
+            task = progress.add_task("strategies", total=runs * rounds * len(names))
+            tick = lambda: progress.advance(task)  # noqa: E731
+            if args.conditions:
+                return strategies.measure_conditions(rtt_ms=args.rtt_ms or 10.0, tick=tick, **options)
+            return strategies.measure(**options, tls=args.tls, rtt_ms=args.rtt_ms, tick=tick)
 
     report = guarded(measure_all)
     if isinstance(report, int):
         return report
     if args.plot:
-        report["plot"] = str(strategies.plot(report, args.plot))
-    return emit(report, args.json, lambda: strategies.render(report, Console(width=max(Console().width, 110))))
+        report["plot"] = str(strategies.plot(report.get("conditions", [report])[0], args.plot))
+    return emit(report, args.json, lambda: strategies.render(report, Console(width=max(Console().width, 150))))

@@ -13,7 +13,10 @@ request log (distinct client ports of the phase's generation requests).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +25,7 @@ from typing import Any
 import openai
 
 from ...adapters import VLLMConfig, resolve
-from ...servers import MockServer, start_mock
+from ...servers import MockServer, start_latency_proxy, start_mock
 from .report import BenchInputError, machine, versions
 from .stats import summary
 
@@ -52,6 +55,8 @@ class _Samples:
     errors: int = 0
     ports: set[int] = field(default_factory=set)
     requests_logged: int = 0
+    handshakes: int = 0
+    client_cpu_s: float = 0.0
 
 
 async def _make(name: str, config: VLLMConfig, model: str) -> Any:
@@ -84,13 +89,24 @@ async def _one(adapter: Any, model: str, samples: _Samples) -> float | None:
     return time.perf_counter() - began
 
 
-def _log_phase(mock: MockServer | None, samples: _Samples) -> None:
-    if mock is None:
-        return
-    records = mock.requests("/v1/chat/completions")
-    samples.ports |= {r["client_port"] for r in records}
-    samples.requests_logged += len(records)
-    mock.clear_requests()
+class _Counts:
+    """What the mock saw of one phase: the generation requests' connections (from its log) and the TLS
+    handshakes it completed (from its counter, less the one of the call that reads it)."""
+
+    def __init__(self, mock: MockServer | None) -> None:
+        self.mock = mock
+        self.before = mock.stats()["tls_handshakes"] if mock is not None else 0
+
+    def add_to(self, samples: _Samples) -> None:
+        if self.mock is None:
+            return
+        handshakes = self.mock.stats()["tls_handshakes"] - self.before
+        tls = self.mock.ca_file is not None
+        samples.handshakes += max(handshakes - 1, 0) if tls else 0  # the stats call itself opened one
+        records = self.mock.requests("/v1/chat/completions")
+        samples.ports |= {r["client_port"] for r in records}
+        samples.requests_logged += len(records)
+        self.mock.clear_requests()
 
 
 async def _measure(url: str, model: str, names: tuple[str, ...], requests: int, concurrency: int, rounds: int,
@@ -98,16 +114,15 @@ async def _measure(url: str, model: str, names: tuple[str, ...], requests: int, 
     config = VLLMConfig(url=url, max_retries=0)
     adapters = {name: await _make(name, config, model) for name in names}
     samples = {name: _Samples() for name in names}
-    if mock is not None:
-        mock.clear_requests()  # registration requests are start-up, not steady state
     try:
         for name in names:  # warm-up: first connections, imports, caches
             await _one(adapters[name], model, _Samples())
         if mock is not None:
-            mock.clear_requests()
+            mock.clear_requests()  # registration and warm-up requests are start-up, not steady state
         per_round = max(1, requests // rounds)
         for _ in range(rounds):
             for name in names:
+                counts, cpu = _Counts(mock), time.process_time()
                 for _ in range(per_round):
                     latency = await _one(adapters[name], model, samples[name])
                     if latency is not None:
@@ -116,7 +131,8 @@ async def _measure(url: str, model: str, names: tuple[str, ...], requests: int, 
                 await asyncio.gather(*(_one(adapters[name], model, samples[name]) for _ in range(concurrency)))
                 samples[name].concurrent_walls.append(time.perf_counter() - began)
                 samples[name].concurrent_requests += concurrency
-                _log_phase(mock, samples[name])
+                samples[name].client_cpu_s += time.process_time() - cpu
+                counts.add_to(samples[name])
                 tick()
     finally:
         for adapter in adapters.values():
@@ -124,33 +140,87 @@ async def _measure(url: str, model: str, names: tuple[str, ...], requests: int, 
     return samples
 
 
+def _ratio(value: float | None, baseline: float | None) -> float | None:
+    return round(value / baseline, 2) if value and baseline else None
+
+
+@contextlib.contextmanager
+def _trusting(bundle: Path | None) -> Iterator[None]:
+    """Clients made in this process trust ``bundle`` (``SSL_CERT_FILE``, as they would in production)."""
+    if bundle is None:
+        yield
+        return
+    saved = os.environ.get("SSL_CERT_FILE")
+    os.environ["SSL_CERT_FILE"] = str(bundle)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("SSL_CERT_FILE", None)
+        else:
+            os.environ["SSL_CERT_FILE"] = saved
+
+
 def measure(*, vllm_url: str | None = None, model: str = "tiny-llama", requests: int = 200, concurrency: int = 20,
-            rounds: int = 5, names: tuple[str, ...] = STRATEGIES, tick: Any = lambda: None) -> dict[str, Any]:
-    """Run every strategy side by side; return a JSON-ready report."""
+            rounds: int = 5, names: tuple[str, ...] = STRATEGIES, tick: Any = lambda: None, tls: bool = False,
+            rtt_ms: float = 0.0) -> dict[str, Any]:
+    """Run every strategy side by side; return a JSON-ready report.
+
+    ``tls``: the mock serves HTTPS (a certificate made at start-up; clients trust it through
+    ``SSL_CERT_FILE``). ``rtt_ms``: a latency proxy adds that round-trip time between the clients and
+    the mock (:mod:`looplab.servers.latency_proxy`)."""
     if requests < rounds:
         raise BenchInputError(f"--requests must be at least the number of rounds ({rounds})")
+    if vllm_url and (tls or rtt_ms):
+        raise BenchInputError("--tls and --rtt-ms shape looplab's own mock; they do not go with --vllm-url")
+    if rtt_ms < 0:
+        raise BenchInputError(f"--rtt-ms must not be negative, got {rtt_ms}")
     with ExitStack() as stack:
-        mock = None if vllm_url else stack.enter_context(start_mock())
-        url = vllm_url or mock.base_url
-        samples = asyncio.run(_measure(url, model, names, requests, concurrency, rounds, mock, tick))
-    baseline = summary(samples[names[0]].sequential)["p50_ms"]
+        mock = None if vllm_url else stack.enter_context(start_mock(tls=tls))
+        front = stack.enter_context(start_latency_proxy(mock, rtt_ms)) if mock is not None and rtt_ms else mock
+        url = vllm_url or front.base_url
+        with _trusting(mock.trust_bundle() if mock is not None and tls else None):
+            samples = asyncio.run(_measure(url, model, names, requests, concurrency, rounds, mock, tick))
+    base = summary(samples[names[0]].sequential)
     rows = []
     for name in names:
         s = samples[name]
         seq = summary(s.sequential)
         wall = sum(s.concurrent_walls)
+        sent = len(s.sequential) + s.concurrent_requests
         rows.append({
             "strategy": name, **seq,
             "sequential_rps": round(len(s.sequential) / sum(s.sequential), 1) if s.sequential else None,
             "concurrent_rps": round(s.concurrent_requests / wall, 1) if wall else None,
-            "ratio_p50": round(seq["p50_ms"] / baseline, 2) if seq["p50_ms"] and baseline else None,
+            "ratio_p50": _ratio(seq["p50_ms"], base["p50_ms"]), "ratio_p99": _ratio(seq["p99_ms"], base["p99_ms"]),
             "errors": s.errors,
             "connections": len(s.ports) if mock is not None else None,
             "requests_logged": s.requests_logged if mock is not None else None,
+            "connections_per_request": round(len(s.ports) / s.requests_logged, 3) if s.requests_logged else None,
+            "handshakes": s.handshakes if mock is not None else None,
+            "handshakes_per_request": round(s.handshakes / s.requests_logged, 3) if s.requests_logged else None,
+            "client_cpu_ms_per_request": round(1000 * s.client_cpu_s / sent, 3) if sent else None,
         })
-    return {"target": "strategies", "backend": vllm_url or "mock", "requests": requests,
-            "concurrency": concurrency, "rounds": rounds, "baseline": names[0], "strategies": rows,
-            "versions": versions(), "machine": machine(), "ok": all(r["errors"] == 0 for r in rows)}
+    return {"target": "strategies", "backend": vllm_url or "mock", "tls": tls, "rtt_ms": rtt_ms,
+            "requests": requests, "concurrency": concurrency, "rounds": rounds, "baseline": names[0],
+            "strategies": rows, "versions": versions(), "machine": machine(), "ok": all(r["errors"] == 0 for r in rows)}
+
+
+def conditions(rtt_ms: float = 10.0) -> dict[str, dict[str, Any]]:
+    """Where a backend is: on this machine over HTTP, over HTTPS, and over HTTPS across ``rtt_ms`` of network."""
+    return {"plain": {}, "tls": {"tls": True}, f"tls, {rtt_ms:g} ms RTT": {"tls": True, "rtt_ms": rtt_ms}}
+
+
+def measure_conditions(rtt_ms: float = 10.0, tick: Any = lambda: None, **options: Any) -> dict[str, Any]:
+    """The strategies in each of :func:`conditions`, one after the other: what a per-call client costs
+    where a real backend is."""
+    reports = []
+    for name, condition in conditions(rtt_ms).items():
+        report = measure(**options, **condition, tick=tick)
+        report["condition"] = name
+        reports.append(report)
+    return {"target": "strategies", "conditions": reports, "ok": all(r["ok"] for r in reports),
+            "versions": reports[0]["versions"], "machine": reports[0]["machine"]}
 
 
 def plot(report: dict[str, Any], path: Path) -> Path:
@@ -183,17 +253,29 @@ def plot(report: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def _where(report: dict[str, Any]) -> str:
+    if report["backend"] != "mock":
+        return report["backend"]
+    return ("HTTPS" if report["tls"] else "HTTP") + (f", {report['rtt_ms']:g} ms RTT" if report["rtt_ms"] else "")
+
+
 def render(report: dict[str, Any], console: Any) -> None:
+    """One table per condition: latency against the reused client, and what each request cost."""
     from rich.table import Table
 
-    table = Table(title=f"Adapter strategies, side by side ({report['requests']} sequential requests each, "
-                        f"{report['concurrency']} concurrent per round, {report['rounds']} rounds)")
-    for column in ("strategy", "p50 ms", "p99 ms", "x baseline", "seq req/s", "conc req/s", "connections", "errors"):
-        table.add_column(column, justify="left" if column == "strategy" else "right")
-    for r in report["strategies"]:
-        table.add_row(r["strategy"], f"{r['p50_ms']:.2f}" if r["p50_ms"] else "-", f"{r['p99_ms']:.2f}" if r["p99_ms"] else "-",
-                      f"{r['ratio_p50']:.2f}" if r["ratio_p50"] else "-", str(r["sequential_rps"]),
-                      str(r["concurrent_rps"]), "-" if r["connections"] is None else str(r["connections"]),
-                      str(r["errors"]))
-    console.print(table)
-    console.print("connections: distinct client ports in the mock's log (a per-call client opens one per request).")
+    from .report import fmt
+
+    for one in report.get("conditions", [report]):
+        table = Table(title=f"Adapter strategies, {_where(one)} ({one['requests']} sequential requests each, "
+                            f"{one['concurrency']} concurrent per round, {one['rounds']} rounds)")
+        for column in ("strategy", "p50 ms", "p99 ms", "x reused p50", "x reused p99", "conc req/s",
+                       "connections / req", "TLS handshakes / req", "client CPU ms / req", "errors"):
+            table.add_column(column, justify="left" if column == "strategy" else "right")
+        for r in one["strategies"]:
+            table.add_row(r["strategy"], fmt(r["p50_ms"]), fmt(r["p99_ms"]), fmt(r["ratio_p50"]), fmt(r["ratio_p99"]),
+                          fmt(r["concurrent_rps"], 1), fmt(r["connections_per_request"], 3),
+                          fmt(r["handshakes_per_request"], 3) if one["tls"] else "-",
+                          fmt(r["client_cpu_ms_per_request"]), str(r["errors"]))
+        console.print(table)
+    console.print("connections and handshakes: counted by the mock (distinct client ports in its log; TLS handshakes "
+                  "it completed). A per-call client opens one of each per request; a reused one, one per pool slot.")
