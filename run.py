@@ -151,11 +151,58 @@ def _pytest(args: list[str]) -> int:
     return code
 
 
+def other_python(version: str) -> Path:
+    """A virtual environment like .venv/, on another Python (found on the PATH or through pyenv)."""
+    found = subprocess.run([python(), "-c", f"from looplab.real.envs import find_python; print(find_python({version!r}) or '')"],
+                           capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    if not found:
+        sys.exit(f"run.py: no Python {version} on this machine (looked on the PATH and in pyenv): install it, "
+                 "e.g. `pyenv install {version}`, and run this command again.")
+    folder = ROOT / f".venv-py{version}"
+    say(f"syncing {folder.name}/ with uv.lock on Python {version} ({found})")
+    run(ensure_uv(), "sync", "--locked", "--quiet", "--python", found, cwd=ROOT,
+        env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(folder)})
+    return folder / BIN / "python"
+
+
+def test_on(version: str) -> int:
+    """The package tests and one notebook on another Python (``run.py test --python 3.10``): proof that
+    the versions pyproject.toml accepts work. Not part of CI's run (it would double its time)."""
+    import datetime
+    import json
+
+    interpreter = other_python(version)
+    exact = subprocess.run([str(interpreter), "-c", "import platform; print(platform.python_version())"],
+                           capture_output=True, text=True).stdout.strip()
+    say(f"running the package tests and notebook 01 on Python {exact}")
+    proc = subprocess.Popen([str(interpreter), "-m", "pytest", "-n", "2", "--dist", "loadfile", "-p",  # noqa: S603
+                             "no:cacheprovider", "tests", "notebooks/01-event-loops.ipynb"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    summary = ""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        print(line, end="", flush=True)
+        if " passed" in line or " failed" in line:
+            summary = line.strip(" =\n")
+    code = proc.wait()
+    record = ROOT / "docs" / "data" / "python-versions.json"  # the setup page shows the last result of each
+    results = json.loads(record.read_text()) if record.exists() else {}
+    results[version] = {"python": exact, "date": datetime.date.today().isoformat(), "exit": code, "summary": summary}
+    record.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    return 1 if code == 5 else code
+
+
 def test(args: list[str]) -> int:
     """The whole suite. Without arguments, in two phases: the package tests, every notebook and lab
     solution, on two workers (each test file stays on one worker); then the website, built from the
-    notebooks the first phase executed. With arguments, one plain pytest run."""
+    notebooks the first phase executed. With arguments, one plain pytest run; with ``--python X.Y``,
+    the package tests and one notebook on that Python."""
     say("running the test suite" + (" (CI: a skipped test fails the run)" if os.environ.get("CI") == "true" else ""))
+    if "--python" in args:
+        at = args.index("--python")
+        if at + 1 >= len(args):
+            sys.exit("run.py: --python needs a version, e.g. --python 3.10")
+        return test_on(args[at + 1])
     if args:
         return _pytest(args)
     first = _pytest(["-n", "2", "--dist", "loadfile", "tests", "build/executed/notebooks", "build/executed/solutions"])

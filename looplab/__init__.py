@@ -19,7 +19,13 @@ and vLLM interpreters).
 from __future__ import annotations
 
 import importlib
+import os as _os
 from typing import Any
+
+if _os.environ.get("LOOPLAB_SSL_PLATFORM"):  # a test hook: the macOS/Windows SSL path, exercised on Linux
+    from .proofs.construction import force_branch_from_environment
+
+    force_branch_from_environment()
 
 #: name -> the module that defines it.
 _API = {
@@ -39,7 +45,8 @@ _API = {
     "construction_costs": "looplab.proofs.construction", "construction_work": "looplab.proofs.construction",
 }
 #: Modules notebooks use as a whole: ``from looplab import checks``.
-_MODULES = {"checks": "looplab.course.checks", "exercises": "looplab.course.exercises", "releases": "looplab.real.releases",
+_MODULES = {"checks": "looplab.course.checks", "exercises": "looplab.course.exercises", "expect": "looplab.course.expect",
+            "releases": "looplab.real.releases",
             "verify": "looplab.proofs.verify"}
 
 __all__ = sorted([*_API, *_MODULES])

@@ -111,7 +111,7 @@ def test_strategy_bench_measures_every_strategy_and_counts_connections(tmp_path)
     for name in ("per_call", "per_call_shared_ssl"):
         assert rows[name]["connections"] == requests  # a new connection every call
     for name in ("reused", "lazy_once", "per_loop", "lifespan"):
-        assert rows[name]["connections"] <= 4  # the pool's connections, reused
+        assert rows[name]["connections"] < requests / 2  # a pool's connections, reused (not one per request)
     assert png.read_bytes().startswith(b"\x89PNG")
 
 

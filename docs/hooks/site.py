@@ -5,7 +5,8 @@
   before the build. A copy whose cells differ from the source notebook is *stale* and fails the
   build: run the tests again. Notebooks are never executed a second time here.
 * Placeholders in pages (``<!-- looplab:NAME -->``): the episodes table, the agendas with measured
-  run times, the cost table from notebook 06's benchmark run, and the CLI reference.
+  run times, the cost table from a recorded benchmark run (docs/data/strategy-costs.json), the upstream
+  timeline (looplab/course/timeline.yml) and the CLI reference.
 * The vendored mermaid (``docs/assets/vendor/mermaid.min.js``), so diagrams render offline.
 
 Referenced from ``mkdocs.yml`` as ``hooks: [docs/hooks/site.py]``; kept beside the pages it builds
@@ -29,7 +30,6 @@ from looplab.project import ROOT
 DOCS = ROOT / "docs"
 EXECUTED = ROOT / "build" / "executed"
 TIMINGS = EXECUTED / "timings.json"
-COSTS = EXECUTED / "notebooks" / "strategies.json"
 MERMAID = DOCS / "assets" / "vendor" / "mermaid.min.js"
 NOTEBOOK_DIRS = ("notebooks", "solutions")
 _PLACEHOLDER = re.compile(r"<!-- looplab:([a-z-]+) -->")
@@ -131,21 +131,40 @@ def agendas() -> str:
     return "\n\n".join(out)
 
 
+RECORDED_COSTS = DOCS / "data" / "strategy-costs.json"
+
+
 def cost_table() -> str:
+    """The strategies in three conditions (HTTP, HTTPS, HTTPS across a network), from a recorded run of
+    ``looplab bench --target strategies --conditions --json`` (``docs/data/strategy-costs.json``)."""
     try:
-        report = json.loads(COSTS.read_text())
+        report = json.loads(RECORDED_COSTS.read_text())
     except (FileNotFoundError, ValueError):
-        raise PluginError(f"{COSTS.relative_to(ROOT)} is missing: notebook 06 writes it when the tests run it") from None
-    rows = [f"Measured by notebook 06 in the last test run: `looplab bench --target strategies`, "
-            f"{report['requests']} sequential requests per strategy and {report['concurrency']} concurrent per round, "
-            f"{report['rounds']} interleaved rounds, against {report['backend']} "
-            f"(openai {report['versions'].get('openai', '?')}, Python {report['versions'].get('python', '?')}).", "",
-            "| strategy | p50 ms | p99 ms | × reused client (p50) | requests/s, concurrent | connections opened |",
-            "| --- | --- | --- | --- | --- | --- |"]
-    for r in report["strategies"]:
-        rows.append(f"| `{r['strategy']}` | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['ratio_p50']:.2f} | "
-                    f"{r['concurrent_rps']} | {r['connections']} of {r['requests_logged']} requests |")
-    return "\n".join(rows)
+        raise PluginError(f"{RECORDED_COSTS.relative_to(ROOT)} is missing or broken: record it with "
+                          "`looplab bench --target strategies --conditions --json > docs/data/strategy-costs.json`") from None
+    conditions = report["conditions"]
+    names = [c["condition"] for c in conditions]
+    by_strategy: dict[str, list[dict[str, Any]]] = {}
+    for condition in conditions:
+        for row in condition["strategies"]:
+            by_strategy.setdefault(row["strategy"], []).append(row)
+    machine, versions = report["machine"], report["versions"]
+    first = conditions[0]
+    out = [f"Recorded {report.get('recorded_at', '')[:10]} on {machine['platform']} ({machine['cpus']} CPUs), Python "
+           f"{versions['python']}, openai {versions['openai']}, httpcore2 {versions.get('httpcore2', '?')}: "
+           f"`looplab bench --target strategies --conditions`, {first['requests']} sequential requests per "
+           f"strategy and {first['concurrency']} concurrent per round, {first['rounds']} interleaved rounds, "
+           "against the mock; HTTPS with a certificate made at start-up; the network is a proxy adding 10 ms of "
+           "round-trip time.", "",
+           "| strategy | " + " | ".join(f"p50 ms, {n} (× reused)" for n in names)
+           + " | connections / request | TLS handshakes / request |",
+           "| --- | " + " | ".join("---" for _ in names) + " | --- | --- |"]
+    for strategy, rows in by_strategy.items():
+        cells = [f"{r['p50_ms']:.1f} ({r['ratio_p50']:.2f}×)" for r in rows]
+        tls = next((r for r, c in zip(rows, conditions) if c["tls"]), rows[-1])
+        out.append(f"| `{strategy}` | " + " | ".join(cells) + f" | {rows[0]['connections_per_request']:.2f} | "
+                   f"{tls['handshakes_per_request']:.2f} |")
+    return "\n".join(out)
 
 
 def cli_reference() -> str:
@@ -162,6 +181,19 @@ def cli_reference() -> str:
     return "\n".join(out)
 
 
+def python_versions() -> str:
+    """The last result of ``python3 run.py test --python X.Y`` for each version (docs/data/python-versions.json)."""
+    record = DOCS / "data" / "python-versions.json"
+    results = json.loads(record.read_text()) if record.exists() else {}
+    if not results:
+        return "No run on another Python has been recorded yet."
+    rows = ["| Python | last run | result |", "| --- | --- | --- |"]
+    for version, r in sorted(results.items(), key=lambda kv: tuple(map(int, kv[0].split(".")))):
+        verdict = r["summary"] if r["exit"] == 0 else f"**failed** ({r['summary']})"
+        rows.append(f"| {r['python']} | {r['date']} | {verdict} |")
+    return "\n".join(rows)
+
+
 def timeline_table() -> str:
     from looplab.course import timeline
 
@@ -169,7 +201,7 @@ def timeline_table() -> str:
 
 
 _GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table": cost_table,
-               "cli-reference": cli_reference, "timeline": timeline_table}
+               "cli-reference": cli_reference, "timeline": timeline_table, "python-versions": python_versions}
 
 
 # --- mkdocs events ---------------------------------------------------------------------------------

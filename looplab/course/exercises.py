@@ -73,10 +73,32 @@ def answer_source(name: str) -> str:
 
     module, _, attribute = name.partition(":")
     found = getattr(importlib.import_module(f"looplab.course.answers.{module}"), attribute)
-    return inspect.getsource(found).rstrip() if not isinstance(found, (list, tuple)) else f"{attribute} = {found!r}"
+    return inspect.getsource(found).rstrip() if callable(found) else f"{attribute} = {found!r}"
 
 
 def folded_answer(name: str) -> str:
     """A Markdown cell that folds an answer away (``<details>``): one click, not the next cell."""
     return ("<details><summary>Show an answer</summary>\n\n```python\n" + answer_source(name) +
             "\n```\n\n</details>")
+
+
+# --- notebook 06: what the fix costs ----------------------------------------------------------------------
+
+
+def predict_the_handshakes(prediction: Any, report: dict[str, Any]) -> None:
+    """The learner's guess: TLS handshakes per request of ``per_call_shared_ssl`` over HTTPS (from a bench report)."""
+    exercise = "Exercise 6.1 (predict, then measure)"
+    if prediction is None:
+        not_attempted(exercise, "in `my_prediction` above")
+        return
+    rows = {r["strategy"]: r for r in report["strategies"]}
+    measured = rows["per_call_shared_ssl"]["handshakes_per_request"]
+    if prediction == measured:
+        passed(exercise, f"{measured} handshake per request: sharing the SSL context saves building it, not using it")
+        return
+    if prediction == 0:
+        raise LabCheckFailed(exercise, f"measured {measured}. A shared SSL context saves *building* the context (the "
+                             "CA bundle loaded once); every new client still opens a new connection, and every new "
+                             "TLS connection needs its handshake: round trips on a real network.")
+    raise LabCheckFailed(exercise, f"measured {measured}. How many connections does a client that lives for one call "
+                         "open, and what does each new TLS connection begin with?")

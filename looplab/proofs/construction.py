@@ -103,13 +103,42 @@ def platform_branch(system: str) -> Iterator[None]:
         os.environ.update(saved)
 
 
+FORCE_ENV = "LOOPLAB_SSL_PLATFORM"
+
+
+def force_branch_from_environment() -> None:
+    """With ``LOOPLAB_SSL_PLATFORM=Darwin`` (or ``Windows``) set, this whole process builds its SSL
+    contexts as on that platform, for good: how the test suite runs the cost notebook and lab on the
+    macOS/Windows path. Does nothing without the variable, or where httpcore2 is not installed."""
+    system = os.environ.get(FORCE_ENV)
+    if not system:
+        return
+    try:
+        import httpcore2._ssl as httpcore_ssl
+    except ImportError:
+        return
+    for name in CERT_ENV:
+        os.environ.pop(name, None)
+
+    class _Platform:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(platform, name)
+
+        @staticmethod
+        def system() -> str:
+            return system
+
+    httpcore_ssl.platform = _Platform()  # type: ignore[assignment]
+
+
 def this_platform_branch() -> str:
     """Which branch ``httpcore2`` takes here: "SSL_CERT_FILE"/"SSL_CERT_DIR" (a bundle named by the
     environment), "truststore" (macOS, Windows) or "ca-bundle" (Linux and the rest)."""
     named = next((name for name in CERT_ENV if os.environ.get(name)), None)
     if named:
         return named
-    return "truststore" if platform.system() in ("Darwin", "Windows") else "ca-bundle"
+    system = os.environ.get(FORCE_ENV) or platform.system()
+    return "truststore" if system in ("Darwin", "Windows") else "ca-bundle"
 
 
 def construction_costs(n: int = 15) -> dict[str, float]:

@@ -6,14 +6,15 @@ the loop); the steady-state cost is: how much slower is a request through each s
 through one reused client (the baseline), and how many connections does it open?
 
 Fairness: strategies take turns in rounds (baseline, per_call, ..., baseline, per_call, ...), so
-a machine that slows down midway slows everyone alike. Connections are counted from the mock's
-request log (distinct client ports of the phase's generation requests).
+a machine that slows down midway slows everyone alike, and the garbage one strategy leaves is collected
+before the next one's turn. Connections and TLS handshakes are counted by the mock itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import time
 from collections.abc import Iterator
@@ -53,7 +54,7 @@ class _Samples:
     concurrent_walls: list[float] = field(default_factory=list)
     concurrent_requests: int = 0
     errors: int = 0
-    ports: set[int] = field(default_factory=set)
+    connections: int = 0
     requests_logged: int = 0
     handshakes: int = 0
     client_cpu_s: float = 0.0
@@ -90,21 +91,22 @@ async def _one(adapter: Any, model: str, samples: _Samples) -> float | None:
 
 
 class _Counts:
-    """What the mock saw of one phase: the generation requests' connections (from its log) and the TLS
-    handshakes it completed (from its counter, less the one of the call that reads it)."""
+    """What the mock saw of one phase: the connections it accepted and the TLS handshakes it completed
+    (from its counters, less the one connection of the call that reads them), and the generation
+    requests in its log."""
 
     def __init__(self, mock: MockServer | None) -> None:
         self.mock = mock
-        self.before = mock.stats()["tls_handshakes"] if mock is not None else 0
+        self.before = mock.stats() if mock is not None else {}
 
     def add_to(self, samples: _Samples) -> None:
         if self.mock is None:
             return
-        handshakes = self.mock.stats()["tls_handshakes"] - self.before
-        tls = self.mock.ca_file is not None
-        samples.handshakes += max(handshakes - 1, 0) if tls else 0  # the stats call itself opened one
+        after = self.mock.stats()
+        samples.connections += after["connections"] - self.before["connections"] - 1  # the stats call's own
+        if self.mock.ca_file is not None:
+            samples.handshakes += after["tls_handshakes"] - self.before["tls_handshakes"] - 1
         records = self.mock.requests("/v1/chat/completions")
-        samples.ports |= {r["client_port"] for r in records}
         samples.requests_logged += len(records)
         self.mock.clear_requests()
 
@@ -122,6 +124,7 @@ async def _measure(url: str, model: str, names: tuple[str, ...], requests: int, 
         per_round = max(1, requests // rounds)
         for _ in range(rounds):
             for name in names:
+                gc.collect()  # the garbage of the strategy before (a per-call client's) is not this one's cost
                 counts, cpu = _Counts(mock), time.process_time()
                 for _ in range(per_round):
                     latency = await _one(adapters[name], model, samples[name])
@@ -176,7 +179,9 @@ def measure(*, vllm_url: str | None = None, model: str = "tiny-llama", requests:
     if rtt_ms < 0:
         raise BenchInputError(f"--rtt-ms must not be negative, got {rtt_ms}")
     with ExitStack() as stack:
-        mock = None if vllm_url else stack.enter_context(start_mock(tls=tls))
+        # A long keep-alive: between its turns a strategy's pool sits idle for seconds, and a 5 s timer would
+        # close its connections under it (a race worth a lesson of its own, not a cost of the strategy).
+        mock = None if vllm_url else stack.enter_context(start_mock(tls=tls, keepalive_s=60))
         front = stack.enter_context(start_latency_proxy(mock, rtt_ms)) if mock is not None and rtt_ms else mock
         url = vllm_url or front.base_url
         with _trusting(mock.trust_bundle() if mock is not None and tls else None):
@@ -194,9 +199,9 @@ def measure(*, vllm_url: str | None = None, model: str = "tiny-llama", requests:
             "concurrent_rps": round(s.concurrent_requests / wall, 1) if wall else None,
             "ratio_p50": _ratio(seq["p50_ms"], base["p50_ms"]), "ratio_p99": _ratio(seq["p99_ms"], base["p99_ms"]),
             "errors": s.errors,
-            "connections": len(s.ports) if mock is not None else None,
+            "connections": s.connections if mock is not None else None,
             "requests_logged": s.requests_logged if mock is not None else None,
-            "connections_per_request": round(len(s.ports) / s.requests_logged, 3) if s.requests_logged else None,
+            "connections_per_request": round(s.connections / s.requests_logged, 3) if s.requests_logged else None,
             "handshakes": s.handshakes if mock is not None else None,
             "handshakes_per_request": round(s.handshakes / s.requests_logged, 3) if s.requests_logged else None,
             "client_cpu_ms_per_request": round(1000 * s.client_cpu_s / sent, 3) if sent else None,
@@ -219,8 +224,11 @@ def measure_conditions(rtt_ms: float = 10.0, tick: Any = lambda: None, **options
         report = measure(**options, **condition, tick=tick)
         report["condition"] = name
         reports.append(report)
+    import datetime
+
     return {"target": "strategies", "conditions": reports, "ok": all(r["ok"] for r in reports),
-            "versions": reports[0]["versions"], "machine": reports[0]["machine"]}
+            "versions": reports[0]["versions"], "machine": reports[0]["machine"],
+            "recorded_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
 def plot(report: dict[str, Any], path: Path) -> Path:
@@ -277,5 +285,5 @@ def render(report: dict[str, Any], console: Any) -> None:
                           fmt(r["handshakes_per_request"], 3) if one["tls"] else "-",
                           fmt(r["client_cpu_ms_per_request"]), str(r["errors"]))
         console.print(table)
-    console.print("connections and handshakes: counted by the mock (distinct client ports in its log; TLS handshakes "
-                  "it completed). A per-call client opens one of each per request; a reused one, one per pool slot.")
+    console.print("connections and handshakes: counted by the mock (connections it accepted, TLS handshakes it "
+                  "completed). A per-call client opens one of each per request; a reused one, one per pool slot.")
