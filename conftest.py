@@ -36,6 +36,7 @@ def pytest_configure(config) -> None:
             or not collects_notebooks or hasattr(config, "workerinput"):  # xdist workers: the controller did
         return
     os.environ["LOOPLAB_EXECUTED_DIR"] = str(EXECUTED)
+    (EXECUTED / "timings.json").unlink(missing_ok=True)  # this run's timings only (no stale notebook names)
     for name in NOTEBOOK_DIRS:
         target = EXECUTED / name
         shutil.rmtree(target, ignore_errors=True)

@@ -23,7 +23,9 @@ Element.prototype.attachShadow = function (init) { return attach.call(this, { ..
 """
 PAGES = {  # page -> (mermaid diagrams expected, text that must be on the page)
     "index.html": (1, "The incident in one page"),
-    "root-cause.html": (2, "The traceback, frame by frame"),
+    "root-cause.html": (3, "The traceback, frame by frame"),
+    "timeline.html": (0, "Every event"),
+    "notebooks/04-three-symptoms.html": (0, "connection_pool.py:244"),
     "fixes.html": (0, "What each costs, measured"),
     "notebooks/03-reproduce-the-crash.html": (1, "500 RuntimeError: Event loop is closed"),
     "solutions/lab-05-fix-it-per-call.html": (0, "nothing leaked"),

@@ -25,7 +25,11 @@ def test_generated_parts_are_filled_in(built_site):
         assert "looplab:" not in re.sub(r"<pre.*?</pre>", "", page.read_text(), flags=re.S), \
             f"{page.relative_to(SITE)} still has a placeholder"
     fixes = (SITE / "fixes.html").read_text()
-    assert "per_call_shared_ssl" in fixes and "connections opened" in fixes
+    assert "per_call_shared_ssl" in fixes and "TLS handshakes / request" in fixes and "10 ms RTT" in fixes
+    timeline = (SITE / "timeline.html").read_text()
+    assert "https://github.com/ogx-ai/ogx/pull/1969" in timeline and "0.2.16" in timeline
+    setup = (SITE / "setup.html").read_text()
+    assert "What is verified where" in setup
     facilitator = (SITE / "facilitator.html").read_text()
     assert "90-minute session" in facilitator and "Total" in facilitator and " s</td>" in facilitator
     reference = (SITE / "reference.html").read_text()

@@ -34,8 +34,9 @@ def costs_are_counted(report: dict[str, Any]) -> None:
         raise Unexpected(f"per_call opened {per_call['connections']} connections for {per_call['requests_logged']} "
                          "requests; a client that lives for one call opens one each. Was the strategy changed?")
     pooled = {name: rows[name]["connections"] for name in ("per_loop", "lifespan") if name in rows}
-    if any(n > report["concurrency"] for n in pooled.values()):
-        raise Unexpected(f"{pooled} connections: a reused client needs at most one per concurrent request "
-                         f"({report['concurrency']}).")
+    if any(n >= per_call["requests_logged"] / 2 for n in pooled.values()):
+        raise Unexpected(f"{pooled} connections for {per_call['requests_logged']} requests each: a reused client "
+                         "keeps a pool (refilled only when the client's 5 s keep-alive expiry empties it), not a "
+                         "connection per request.")
     _seen(f"per_call: one connection per request ({per_call['connections']}); per_loop and lifespan reuse "
           f"their pool ({', '.join(f'{k} {v}' for k, v in pooled.items())})")
