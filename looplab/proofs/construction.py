@@ -78,6 +78,19 @@ def construction_work(make: Callable[[], Any]) -> dict[str, int]:
 CERT_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
+class _PlatformAs:
+    """The ``platform`` module, except that ``system()`` answers ``system``."""
+
+    def __init__(self, system: str) -> None:
+        self._system = system
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(platform, name)
+
+    def system(self) -> str:
+        return self._system
+
+
 @contextlib.contextmanager
 def platform_branch(system: str) -> Iterator[None]:
     """Make ``httpcore2`` build its default SSL context as it does on ``system`` ("Darwin", "Windows",
@@ -85,17 +98,8 @@ def platform_branch(system: str) -> Iterator[None]:
     import httpcore2._ssl as httpcore_ssl
 
     saved = {name: os.environ.pop(name) for name in CERT_ENV if name in os.environ}
-
-    class _Platform:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(platform, name)
-
-        @staticmethod
-        def system() -> str:
-            return system
-
     original = httpcore_ssl.platform
-    httpcore_ssl.platform = _Platform()  # type: ignore[assignment]
+    httpcore_ssl.platform = _PlatformAs(system)  # type: ignore[assignment]
     try:
         yield
     finally:
@@ -119,16 +123,7 @@ def force_branch_from_environment() -> None:
         return
     for name in CERT_ENV:
         os.environ.pop(name, None)
-
-    class _Platform:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(platform, name)
-
-        @staticmethod
-        def system() -> str:
-            return system
-
-    httpcore_ssl.platform = _Platform()  # type: ignore[assignment]
+    httpcore_ssl.platform = _PlatformAs(system)  # type: ignore[assignment]
 
 
 def this_platform_branch() -> str:

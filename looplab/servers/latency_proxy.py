@@ -77,17 +77,13 @@ async def _relay(client_reader: asyncio.StreamReader, client_writer: asyncio.Str
 
 async def serve(target: str, rtt_ms: float, host: str, port: int, port_file: Path | None, scheme: str = "http") -> None:
     target_host, _, target_port = target.rpartition(":")
-    from .serve import bind, watch_parent
+    from .serve import announce, bind, watch_parent
 
     sock = bind(host, port)
     server = await asyncio.start_server(lambda r, w: _relay(r, w, target_host, int(target_port), rtt_ms / 1000),
                                         sock=sock)
     url = f"{scheme}://{host}:{sock.getsockname()[1]}"  # the scheme of the target: bytes pass through untouched
-    print(f"looplab latency-proxy listening on {url} -> {target} (rtt {rtt_ms} ms)", flush=True)
-    if port_file:
-        tmp = Path(f"{port_file}.tmp")
-        tmp.write_text(url)
-        tmp.replace(port_file)
+    announce(f"looplab latency-proxy (to {target}, rtt {rtt_ms} ms)", url, port_file)
     watch_parent()
     async with server:
         await server.serve_forever()

@@ -84,6 +84,15 @@ def watch_parent() -> None:
     threading.Thread(target=watch, name="looplab-parent-watch", daemon=True).start()
 
 
+def announce(name: str, url: str, port_file: Path | None) -> None:
+    """Say where the server listens: on stdout, and (atomically) in ``port_file`` for its starter."""
+    print(f"{name} listening on {url}", flush=True)
+    if port_file:
+        tmp = Path(f"{port_file}.tmp")
+        tmp.write_text(url)
+        tmp.replace(port_file)
+
+
 def serve(app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0, port_file: Path | None = None,
           keepalive_s: float = 5.0, log_level: str = "info", http: Any = "h11", tls: bool = False) -> None:
     """Serve ``app`` with uvicorn (its own event loop, like ``uvicorn.run``) until SIGINT/SIGTERM.
@@ -109,11 +118,7 @@ def serve(app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0, port_f
     config = uvicorn.Config(app, timeout_keep_alive=keepalive_s, log_level=log_level, http=http,
                             timeout_graceful_shutdown=3, lifespan="on", **certificates)
     server = uvicorn.Server(config)
-    print(f"{name} listening on {url}", flush=True)
-    if port_file:
-        tmp = Path(f"{port_file}.tmp")
-        tmp.write_text(url)
-        tmp.replace(port_file)
+    announce(name, url, port_file)
     watch_parent()
     try:
         server.run(sockets=[sock])
