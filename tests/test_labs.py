@@ -73,5 +73,34 @@ def test_labs_check_command_gives_a_table_and_an_exit_code(tmp_path):
         result = subprocess.run([sys.executable, "-m", "looplab", "labs", "check", str(path)], capture_output=True,
                                 text=True, timeout=300, cwd=tmp_path)
         assert result.returncode == code, result.stdout + result.stderr
-        assert f"crash_script        {status}" in result.stdout
+        mark = "✔" if status == "passed" else "○"
+        assert f"crash_script        {mark} {status}" in result.stdout
         assert result.stdout.strip().endswith(f"{1 if code == 0 else 0} of 1 checks passed")
+
+
+def _notebook(path, *sources, check_index=None):
+    cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    if check_index is not None:
+        cells[check_index].metadata["tags"] = ["check"]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_labs_check_survives_a_hanging_and_a_crashing_notebook(tmp_path):
+    """One learner's `while True` or a dead kernel is one row of the table; the run goes on and ends
+    with the table, with no traceback and no kernel chatter."""
+    folder = tmp_path / "collected"
+    folder.mkdir()
+    _notebook(folder / "a-hangs.ipynb", "x = 1", "while True:\n    pass", "print('never')", check_index=2)
+    _notebook(folder / "b-crashes.ipynb", "import os\nos._exit(3)", "print('never')", check_index=1)
+    _notebook(folder / "c-fine.ipynb", "assert 1 + 1 == 2", check_index=0)
+    result = subprocess.run([sys.executable, "-m", "looplab", "labs", "check", str(folder), "--timeout", "5"],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 1
+    out = result.stdout
+    assert "a-hangs.ipynb" in out and "timed out" in out and "cell 2 ran for more than 5 s" in out
+    assert "b-crashes.ipynb" in out and "the kernel died in cell 1" in out
+    assert "c-fine.ipynb" in out and "✔ passed" in out
+    assert out.strip().endswith("1 of 5 checks passed")
+    assert "Traceback" not in result.stderr + out and "without encryption" not in result.stderr + out

@@ -122,11 +122,15 @@ def build(solutions: Path = SOLUTIONS, labs: Path = LABS, *, check: bool = False
 
 # --- checking learners' notebooks ------------------------------------------------------------------
 
+#: A mark with each status, so the table reads the same without colour.
+MARKS = {"passed": "✔", "failed": "✘", "error": "✘", "timed out": "✘", "not attempted": "○", "not run": "○"}
+
+
 @dataclass
 class CheckResult:
     notebook: str
     check: str
-    status: str  # passed | failed | not attempted | error
+    status: str  # passed | failed | not attempted | error | timed out | not run
     detail: str = ""
 
 
@@ -137,21 +141,47 @@ def _check_name(source: str) -> str:
 
 def run_checks(path: Path, timeout: int = 180) -> tuple[list[CheckResult], list[str]]:
     """Execute a lab notebook in a fresh kernel, in a scratch folder (the files its cells write go
-    there, not next to the notebook). Returns the check results and the errors of other cells."""
+    there, not next to the notebook). Returns the check results and the errors of other cells.
+
+    A learner's notebook that hangs (a cell runs longer than ``timeout`` seconds) or kills its
+    kernel becomes rows that say so ("timed out in cell 7"), never an exception: a facilitator's
+    run over a folder always ends with its table."""
     import tempfile
 
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(path, as_version=4)
+    running = {"index": -1}
+
+    def note(cell: Any, cell_index: int) -> None:
+        running["index"] = cell_index
+
+    stopped: CheckResult | None = None
     with tempfile.TemporaryDirectory(prefix="looplab-labcheck-") as scratch:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": scratch}}).execute()
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                                resources={"metadata": {"path": scratch}}, on_cell_execute=note,
+                                extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no transport warnings
+        try:
+            with open(Path(scratch) / "kernel.log", "wb") as kernel_log:  # a learner's kernel talks to its log,
+                client.execute(stderr=kernel_log)  # not to the facilitator's table
+        except CellTimeoutError:
+            stopped = CheckResult(path.name, "(notebook)", "timed out",
+                                  f"cell {running['index'] + 1} ran for more than {timeout:.0f} s; the cells after it "
+                                  "were not run (is something waiting forever, or looping?)")
+        except DeadKernelError:
+            stopped = CheckResult(path.name, "(notebook)", "error", f"the kernel died in cell {running['index'] + 1}; "
+                                  "the cells after it were not run")
     results, other_errors = [], []
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         is_check = CHECK_TAG in cell.get("metadata", {}).get("tags", [])
+        if stopped is not None and index >= running["index"]:
+            if is_check:
+                results.append(CheckResult(path.name, _check_name(cell.source), "not run"))
+            continue
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         if not is_check:
             other_errors += [f"{e['ename']}: {e['evalue']}" for e in errors]
             continue
@@ -164,7 +194,7 @@ def run_checks(path: Path, timeout: int = 180) -> tuple[list[CheckResult], list[
             results.append(CheckResult(path.name, name, "failed", errors[0]["evalue"]))
         else:
             results.append(CheckResult(path.name, name, "error", f"{errors[0]['ename']}: {errors[0]['evalue']}"))
-    return results, other_errors
+    return results + ([stopped] if stopped else []), other_errors
 
 
 def check_command(paths: list[Path], out: Any = print, timeout: float = 180) -> int:
@@ -189,7 +219,7 @@ def check_command(paths: list[Path], out: Any = print, timeout: float = 180) -> 
     out(f"{'notebook':<{width}}  {'check':<18}  result")
     for r in rows:
         detail = f": {r.detail}" if r.detail else ""
-        out(f"{r.notebook:<{width}}  {r.check:<18}  {r.status}{detail}")
+        out(f"{r.notebook:<{width}}  {r.check:<18}  {MARKS.get(r.status, '?')} {r.status}{detail}")
     passed = sum(r.status == "passed" for r in rows)
     out(f"{passed} of {len(rows)} checks passed")
     return 0 if rows and passed == len(rows) else 1
