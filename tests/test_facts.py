@@ -101,10 +101,10 @@ def test_constructing_a_client_builds_an_ssl_context_and_a_shared_one_builds_non
 def test_on_macos_and_windows_a_client_loads_no_ca_bundle(system):
     """httpcore2 builds a truststore context there (the OS verifies at handshake time): construction is
     cheap, so a per-call client costs mostly its connection. Exercised here by forcing that branch."""
-    from looplab.proofs.construction import construction_work, new_client, platform_branch
+    from looplab.proofs.construction import construction_work, loads_a_bundle_on_linux, new_client, platform_branch
 
     with platform_branch(system):
         work = construction_work(new_client)
     assert work["ca_loads"] == 0 and work["ssl_contexts"] >= 1, work
-    with platform_branch("Linux"):
-        assert construction_work(new_client)["ca_loads"] == 1  # the same code, Linux's branch
+    with platform_branch("Linux"):  # the same code, Linux's branch (httpcore2 2.14 on Python 3.10 has none)
+        assert construction_work(new_client)["ca_loads"] == (1 if loads_a_bundle_on_linux() else 0)

@@ -98,13 +98,29 @@ def platform_branch(system: str) -> Iterator[None]:
     import httpcore2._ssl as httpcore_ssl
 
     saved = {name: os.environ.pop(name) for name in CERT_ENV if name in os.environ}
-    original = httpcore_ssl.platform
-    httpcore_ssl.platform = _PlatformAs(system)  # type: ignore[assignment]
+    branches = _branches_on_platform(httpcore_ssl)
+    original = httpcore_ssl.platform if branches else None
+    if branches:
+        httpcore_ssl.platform = _PlatformAs(system)  # type: ignore[assignment]
     try:
         yield
     finally:
-        httpcore_ssl.platform = original
+        if branches:
+            httpcore_ssl.platform = original
         os.environ.update(saved)
+
+
+def loads_a_bundle_on_linux() -> bool:
+    """Whether the installed httpcore2 has a Linux branch that loads a CA bundle per client (2.16 does)."""
+    import httpcore2._ssl as httpcore_ssl
+
+    return _branches_on_platform(httpcore_ssl)
+
+
+def _branches_on_platform(httpcore_ssl: Any) -> bool:
+    """httpcore2 2.16 (Python 3.11+) loads a CA bundle on Linux and truststore elsewhere; 2.14, which the
+    lock gives Python 3.10, uses truststore on every platform, so there is no branch to force."""
+    return hasattr(httpcore_ssl, "platform")
 
 
 FORCE_ENV = "LOOPLAB_SSL_PLATFORM"
@@ -123,7 +139,8 @@ def force_branch_from_environment() -> None:
         return
     for name in CERT_ENV:
         os.environ.pop(name, None)
-    httpcore_ssl.platform = _PlatformAs(system)  # type: ignore[assignment]
+    if _branches_on_platform(httpcore_ssl):
+        httpcore_ssl.platform = _PlatformAs(system)  # type: ignore[assignment]
 
 
 def this_platform_branch() -> str:
@@ -132,6 +149,12 @@ def this_platform_branch() -> str:
     named = next((name for name in CERT_ENV if os.environ.get(name)), None)
     if named:
         return named
+    try:
+        import httpcore2._ssl as httpcore_ssl
+    except ImportError:
+        httpcore_ssl = None
+    if httpcore_ssl is not None and not _branches_on_platform(httpcore_ssl):
+        return "truststore"
     system = os.environ.get(FORCE_ENV) or platform.system()
     return "truststore" if system in ("Darwin", "Windows") else "ca-bundle"
 
