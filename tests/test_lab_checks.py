@@ -31,71 +31,178 @@ def fails_with(hint: str, check, *args) -> None:
     assert hint in failed.value.hint, failed.value.hint
 
 
-CRASH_HEADER = """
-    import asyncio, sys
+SCRIPT_HEADER = """
+    import asyncio, functools, sys
     import openai
 
-    async def ask(client, n):
-        reply = await client.chat.completions.create(model="tiny-llama", messages=[{"role": "user", "content": str(n)}])
+    def new_client():
+        return openai.AsyncOpenAI(base_url=sys.argv[1], api_key="x", max_retries=0)
+
+    async def ask(client, name, n):
+        reply = await client.chat.completions.create(model="tiny-llama", messages=[{"role": "user", "content": f"{name} {n}"}])
         return reply.choices[0].message.content
 """
 
 
-def test_lab1_a_client_per_loop_does_not_crash(scratch):
-    path = scratch("crash_lab.py", CRASH_HEADER + """
-    for n in (1, 2):
-        client = openai.AsyncOpenAI(base_url=sys.argv[1], api_key="x", max_retries=0)  # a new client each loop
-        print(asyncio.run(ask(client, n)))
+def test_lab1a_a_client_per_job_does_not_crash(scratch):
+    path = scratch("crash_lab.py", SCRIPT_HEADER + """
+    async def job(name):
+        client = new_client()  # made inside the job: its own loop
+        for n in (1, 2):
+            print(await ask(client, name, n))
+
+    asyncio.run(job("first"))
+    asyncio.run(job("second"))
     """)
     fails_with("ran without crashing", checks.crash_script, path)
 
 
-def test_lab1_no_request_in_the_first_loop_does_not_crash(scratch):
-    path = scratch("crash_lab.py", CRASH_HEADER + """
-    client = openai.AsyncOpenAI(base_url=sys.argv[1], api_key="x", max_retries=0)
-    asyncio.run(asyncio.sleep(0))  # loop 1 makes no request: nothing pooled
-    print(asyncio.run(ask(client, 2)))
+def test_lab1a_no_request_in_the_first_job_does_not_crash(scratch):
+    path = scratch("crash_lab.py", SCRIPT_HEADER + """
+    get_client = functools.cache(new_client)
+
+    async def job(name):
+        print(await ask(get_client(), name, 1))
+
+    async def idle():
+        get_client()  # made on loop 1, but nothing pooled there
+
+    asyncio.run(idle())
+    asyncio.run(job("second"))
     """)
     fails_with("ran without crashing", checks.crash_script, path)
 
 
-ADAPTER_HEADER = """
-    from looplab.adapters.base import VLLMAdapterBase, close_shielded, iterate_stream
+CACHED_JOBS = SCRIPT_HEADER + """
+    get_client = functools.cache(new_client)
+
+    async def job(name):
+        for n in (1, 2):
+            print(await ask(get_client(), name, n))
+
+    asyncio.run(job("first"))
+    asyncio.run(job("second"))
 """
 
 
-def test_lab2_a_lazy_client_does_not_reproduce_the_bug(scratch):
-    scratch("lazy_adapter.py", ADAPTER_HEADER + """
-    class VLLMInferenceAdapter(VLLMAdapterBase):
+def test_lab1b_the_cached_getter_still_crashes(scratch):
+    fails_with("it still crashes", checks.fixed_script, scratch("fixed_lab.py", CACHED_JOBS))
+
+
+def test_lab1b_a_client_per_request_is_correct_but_not_the_answer(scratch):
+    path = scratch("fixed_lab.py", SCRIPT_HEADER + """
+    async def job(name):
+        for n in (1, 2):
+            async with new_client() as client:  # a new client, and connection, for every request
+                print(await ask(client, name, n))
+
+    asyncio.run(job("first"))
+    asyncio.run(job("second"))
+    """)
+    fails_with("a new client for every request", checks.fixed_script, path)
+
+
+def test_lab1b_a_client_per_loop_never_closed_is_caught(scratch):
+    path = scratch("fixed_lab.py", SCRIPT_HEADER + """
+    clients = {}
+
+    def get_client():  # one per running loop: no crash, but nothing closes them
+        loop = asyncio.get_running_loop()
+        if loop not in clients:
+            clients[loop] = new_client()
+        return clients[loop]
+
+    async def job(name):
+        for n in (1, 2):
+            print(await ask(get_client(), name, n))
+
+    asyncio.run(job("first"))
+    asyncio.run(job("second"))
+    """)
+    fails_with("unclosed transport", checks.fixed_script, path)
+
+
+def test_lab1b_dropping_a_job_is_caught(scratch):
+    path = scratch("fixed_lab.py", SCRIPT_HEADER + """
+    async def job(name):
+        async with new_client() as client:
+            for n in (1, 2):
+                print(await ask(client, name, n))
+
+    asyncio.run(job("first"))  # the second job is gone: nothing left to crash
+    """)
+    fails_with("the jobs make 4", checks.fixed_script, path)
+
+
+def test_lab1_a_missing_script_gets_one_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    fails_with("run the %%writefile cell above first", checks.fixed_script, "fixed_lab.py")
+
+
+LAZY_HEADER = """
+    from looplab.adapters.base import VLLMAdapterBase
+
+    class Base(VLLMAdapterBase):
         client = None
 
+        async def chat_completion(self, model, messages, *, stream=False, **params):
+            if self.client is None:
+                self.client = self._new_client()
+            return await self.client.chat.completions.create(model=model, messages=messages, stream=stream)
+
+        async def shutdown(self):
+            if self.client is not None:
+                await self.client.close()
+"""
+
+
+@pytest.mark.parametrize("body, hint", [
+    ("""
+    class VLLMInferenceAdapter(Base):  # 0.2.2: the client is made in initialize()
+        async def initialize(self):
+            self.client = self._new_client()
+
+        async def register_model(self, model_id):
+            return await self._validate_model(self.client, model_id)
+    """, "first request after start-up crashed"),
+    ("""
+    class VLLMInferenceAdapter(Base):  # lazy, but register_model is the first use, on the start-up loop
+        async def register_model(self, model_id):
+            self.client = self.client or self._new_client()
+            return await self._validate_model(self.client, model_id)
+    """, "first request after start-up crashed"),
+    ("""
+    class VLLMInferenceAdapter(Base):  # a client per call: correct, but not what 0.2.3 did
         async def register_model(self, model_id):
             async with self._new_client() as client:
                 return await self._validate_model(client, model_id)
 
         async def chat_completion(self, model, messages, *, stream=False, **params):
-            self.client = self.client or self._new_client()
-            response = await self.client.chat.completions.create(model=model, messages=messages, stream=stream)
-            return iterate_stream(response) if stream else response
-    """)
-    fails_with("not the crash", checks.broken_adapter, "lazy_adapter:VLLMInferenceAdapter")
-
-
-def test_lab2_registration_without_validation_is_caught(scratch):
-    scratch("trusting_adapter.py", ADAPTER_HEADER + """
-    class VLLMInferenceAdapter(VLLMAdapterBase):
-        async def initialize(self):
-            self.client = self._new_client()
-
+            client = self._new_client()
+            return await client.chat.completions.create(model=model, messages=messages, stream=stream)
+    """, "a new client for every call"),
+    ("""
+    class VLLMInferenceAdapter(Base):  # closes the kept client when registering while serving
         async def register_model(self, model_id):
-            await self.client.models.list()
-            return {"identifier": model_id}  # never checks that the backend serves it
-
-        async def chat_completion(self, model, messages, *, stream=False, **params):
-            response = await self.client.chat.completions.create(model=model, messages=messages, stream=stream)
-            return iterate_stream(response) if stream else response
-    """)
-    fails_with("accepted a model the backend does not serve", checks.broken_adapter, "trusting_adapter:VLLMInferenceAdapter")
+            async with (self.client or self._new_client()) as client:
+                return await self._validate_model(client, model_id)
+    """, "register_model closed the client the requests use"),
+    ("""
+    class VLLMInferenceAdapter(Base):  # 0.2.3 exactly: the throwaway start-up client is never closed
+        async def register_model(self, model_id):
+            client = self._new_client() if self.client is None else self.client
+            return await self._validate_model(client, model_id)
+    """, "a client was never closed"),
+    ("""
+    class VLLMInferenceAdapter(Base):  # never checks that the backend serves it
+        async def register_model(self, model_id):
+            return {"identifier": model_id, "provider_resource_id": model_id, "provider_id": "vllm"}
+    """, "accepted a model the backend does not serve"),
+], ids=["client-in-initialize", "kept-from-register-model", "per-call", "closes-the-kept-client",
+        "throwaway-never-closed", "no-validation"])
+def test_lab2_the_wrong_lazy_fixes_are_caught(scratch, body, hint):
+    scratch("wrong_lazy.py", LAZY_HEADER + body)
+    fails_with(hint, checks.lazy_adapter, "wrong_lazy:VLLMInferenceAdapter")
 
 
 def lost_ok(records, startup_port):
@@ -103,7 +210,7 @@ def lost_ok(records, startup_port):
 
 
 def twice_ok(records):
-    counts = Counter(r["user"] for r in records if r["path"] == "/v1/chat/completions")
+    counts = Counter(r["user"] for r in records if r["path"] == "/v1/chat/completions" and r["user"])
     return {user: n for user, n in counts.items() if n > 1}
 
 
@@ -120,6 +227,30 @@ def test_lab3_every_chat_request_is_not_lost_work():
     fails_with("start-up connection", checks.log_analysis, all_chat, twice_ok)
 
 
+def test_lab3_a_count_fitted_to_the_first_log_is_caught():
+    def twice_hard_coded(records):
+        return {"first": 2}
+    fails_with("markers a x3, b x1, c x2", checks.log_analysis, lost_ok, twice_hard_coded)
+
+
+def test_lab3_counting_unmarked_requests_is_caught():
+    def twice_with_unmarked(records):
+        counts = Counter(r.get("user") for r in records if r["path"] == "/v1/chat/completions")
+        return {user: n for user, n in counts.items() if n > 1}
+    fails_with("requests without a marker", checks.log_analysis, lost_ok, twice_with_unmarked)
+
+
+def test_lab3_lost_requests_fitted_to_the_first_log_is_caught():
+    def lost_by_position(records, startup_port):
+        return [r for r in records if r["path"] == "/v1/chat/completions"][:1]
+    fails_with("on another log, lost_requests", checks.log_analysis, lost_by_position, twice_ok)
+
+
+def test_lab3_the_answer_passes(capsys):
+    checks.log_analysis(lost_ok, twice_ok)
+    assert capsys.readouterr().out.startswith("✔ passed")
+
+
 @pytest.mark.parametrize("variant, hint", [
     ("looplab.adapters.wrong:ClosedBeforeStreamPerCall", "streams fail"),
     ("looplab.adapters.wrong:NeverClosedPerCall", "clients are not closed"),
@@ -129,6 +260,21 @@ def test_lab5_the_classic_mistakes_are_caught(scratch, variant, hint):
     fails_with(hint, checks.per_call_adapter, variant)
 
 
+FAST_HEADER = """
+    from looplab.adapters.base import VLLMAdapterBase, close_shielded
+
+    class Base(VLLMAdapterBase):
+        client = None
+
+        async def register_model(self, model_id):
+            async with self._new_client() as client:
+                return await self._validate_model(client, model_id)
+
+        async def chat_completion(self, model, messages, *, stream=False, **params):
+            return await self.client.chat.completions.create(model=model, messages=messages, stream=stream)
+"""
+
+
 @pytest.mark.parametrize("variant, hint", [
     ("per_call", "a new client (and connection) per call"),
     ("broken", "first request after start-up"),
@@ -136,6 +282,45 @@ def test_lab5_the_classic_mistakes_are_caught(scratch, variant, hint):
 ])
 def test_lab6_slow_or_broken_answers_are_caught(scratch, variant, hint):
     fails_with(hint, checks.fast_adapter, variant)
+
+
+@pytest.mark.parametrize("body, hint", [
+    ("""
+    class FastAdapter(Base):  # lifespan-owned, but the stop hook does nothing
+        async def on_serving_start(self):
+            self.client = self._new_client()
+
+        async def on_serving_stop(self):
+            pass
+    """, "connection(s) to vLLM are still open"),
+    ("""
+    class FastAdapter(Base):  # lazy on first use, never closed
+        async def chat_completion(self, model, messages, *, stream=False, **params):
+            if self.client is None:
+                self.client = self._new_client()
+            return await super().chat_completion(model, messages, stream=stream, **params)
+    """, "connection(s) to vLLM are still open"),
+    ("""
+    class FastAdapter(Base):  # the registration client is dropped, not closed
+        async def register_model(self, model_id):
+            return await self._validate_model(self._new_client(), model_id)
+
+        async def on_serving_start(self):
+            self.client = self._new_client()
+
+        async def on_serving_stop(self):
+            await close_shielded(self.client)
+    """, "ResourceWarning"),
+], ids=["no-op-stop-hook", "lazy-never-closed", "registration-client-dropped"])
+def test_lab6_answers_that_leave_clients_open_are_caught(scratch, body, hint):
+    scratch("wrong_fast.py", FAST_HEADER + body)
+    fails_with(hint, checks.fast_adapter, "wrong_fast:FastAdapter")
+
+
+@pytest.mark.parametrize("variant", ["lifespan", "per_loop"])
+def test_lab6_the_lifecycle_of_the_correct_answers_leaves_nothing_open(variant):
+    report = checks.lifecycle(variant)
+    assert report == {"open_after_shutdown": 0, "resource_warnings": []}
 
 
 def test_lab7_a_test_that_cannot_fail_is_caught():

@@ -91,6 +91,25 @@ def create_app(impls: Impls, warnings_counter: ResourceWarningCounter | None = N
         return {"object": "list", "data": [{"id": m["identifier"], "object": "model", "owned_by": "looplab",
                                             **m} for m in impls.models]}
 
+    @app.post("/v1/models")
+    async def register_model(request: Request) -> Response:
+        """Register a model while serving, as Llama Stack's models API does: ``register_model`` on this loop."""
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        model_id = body.get("model_id") if isinstance(body, dict) else None
+        if not isinstance(model_id, str) or not model_id:
+            return JSONResponse(error_body(400, "invalid_request_error", "'model_id' is required"), 400)
+        try:
+            registered = await adapter.register_model(model_id)
+        except ValueError as exc:  # the backend does not serve it
+            return JSONResponse(error_body(400, "invalid_request_error", str(exc)), 400)
+        except Exception as exc:  # noqa: BLE001
+            return failure(exc, "model registration")
+        impls.models[:] = [m for m in impls.models if m["identifier"] != registered["identifier"]] + [registered]
+        return JSONResponse(_to_json(registered))
+
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
         try:

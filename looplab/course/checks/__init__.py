@@ -1,0 +1,23 @@
+"""Lab checks: each runs the learner's code against real servers and says, in plain words, what is
+still wrong and which way to look.
+
+A check either prints one success line or raises :class:`LabCheckFailed` whose message is a hint.
+An exercise that is still the stub raises ``NotImplementedError`` (reported as "not attempted").
+Every check is proven by breakage in ``tests/test_lab_checks.py``: each committed wrong answer (a
+classic mistake the lab warns about) must fail it with the intended hint.
+
+One module per lab; the labs call them as ``checks.<name>(...)``.
+"""
+
+from __future__ import annotations
+
+from ..feedback import LabCheckFailed
+from .lab01 import crash_script, fixed_script
+from .lab02 import lazy_adapter
+from .lab03 import log_analysis
+from .lab05 import per_call_adapter
+from .lab06 import fast_adapter, lifecycle
+from .lab07 import loop_guard, regression_test
+
+__all__ = ["LabCheckFailed", "crash_script", "fixed_script", "lazy_adapter", "log_analysis", "per_call_adapter",
+           "fast_adapter", "lifecycle", "loop_guard", "regression_test"]
