@@ -41,12 +41,13 @@ _API = {
     # demonstrations, the guard, the incident-era client
     "run_demo": "looplab.course.demos", "loop_bound": "looplab.course.guard",
     "LoopAffinityError": "looplab.course.guard", "incident_python": "looplab.real.envs",
+    "exact_python": "looplab.real.envs",
     # measurements a notebook shows
     "construction_costs": "looplab.proofs.construction", "construction_work": "looplab.proofs.construction",
 }
 #: Modules notebooks use as a whole: ``from looplab import checks``.
 _MODULES = {"checks": "looplab.course.checks", "exercises": "looplab.course.exercises", "expect": "looplab.course.expect",
-            "releases": "looplab.real.releases",
+            "measure": "looplab.course.measure", "releases": "looplab.real.releases",
             "verify": "looplab.proofs.verify"}
 
 __all__ = sorted([*_API, *_MODULES])

@@ -323,26 +323,89 @@ def test_lab6_the_lifecycle_of_the_correct_answers_leaves_nothing_open(variant):
     assert report == {"open_after_shutdown": 0, "resource_warnings": []}
 
 
-def test_lab7_a_test_that_cannot_fail_is_caught():
-    from looplab.servers import start_mock, start_stack
+def _statuses_only(adapter, python=None, *, expire=False, request_timeout=30, client_timeout=60, pass_python=True):
+    """Notebook 07's test, parametrised into the wrong answers lab 7a warns about."""
     from looplab.course.helpers import chat
+    from looplab.servers import start_mock, start_stack
 
-    def lenient_test(adapter):  # checks only the LAST request: passes on the bug
+    with start_mock(keepalive_s=60) as vllm, start_stack(adapter=adapter, vllm_url=vllm.base_url, models=["tiny-llama"],
+                                                          python=python if pass_python else None,
+                                                          client_timeout=client_timeout) as stack:
+        if expire:
+            vllm.expire_keepalive()
+        statuses = [chat(stack.base_url, timeout=request_timeout).status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+
+
+def test_lab7a_a_test_that_checks_only_statuses_misses_the_retried_duplicate():
+    fails_with("generated the first answer twice", checks.regression_test, _statuses_only)
+
+
+def test_lab7a_a_test_that_ignores_the_interpreter_it_is_given_is_caught():
+    from looplab.course.helpers import chat
+    from looplab.proofs.verify import delivery_counts
+    from looplab.servers import start_mock, start_stack
+
+    def on_this_interpreter_only(adapter, python=None):
+        markers = ["m0", "m1"]
         with start_mock(keepalive_s=60) as vllm, start_stack(adapter=adapter, vllm_url=vllm.base_url,
-                                                              models=["tiny-llama"]) as stack:
+                                                              models=["tiny-llama"]) as stack:  # python dropped
+            statuses = [chat(stack.base_url, user=m).status_code for m in markers]
+            repeated = delivery_counts(vllm.requests(), markers)
+        assert statuses == [200, 200] and repeated == {}
+    fails_with("did not start the stack with the interpreter it was given", checks.regression_test,
+               on_this_interpreter_only)
+
+
+def test_lab7a_a_test_that_errors_on_a_stuck_request_instead_of_failing_is_caught():
+    def hangs_then_errors(adapter, python=None):  # keep-alive expired, the reporter's stack wedges; no client timeout
+        _statuses_only(adapter, python, expire=True, request_timeout=3)
+    fails_with("A test must fail with an assert, not crash or hang", checks.regression_test, hangs_then_errors)
+
+
+def test_lab7a_a_test_that_checks_only_the_last_request_is_caught():
+    def lenient(adapter, python=None):
+        from looplab.course.helpers import chat
+        from looplab.servers import start_mock, start_stack
+
+        with start_mock(keepalive_s=60) as vllm, start_stack(adapter=adapter, vllm_url=vllm.base_url,
+                                                              models=["tiny-llama"], python=python) as stack:
             statuses = [chat(stack.base_url).status_code for _ in range(3)]
         assert statuses[-1] == 200
-    fails_with("passes on the broken adapter", checks.regression_test, lenient_test)
+    fails_with("passes on the broken adapter on today's", checks.regression_test, lenient)
 
 
-def test_lab7_a_guard_that_checks_only_at_creation_is_caught():
-    import asyncio
+class CreationOnlyGuard:
+    def __init__(self, client):
+        import asyncio
+        asyncio.get_running_loop()  # "checked" once
+        self._client = client
 
-    class CreationOnlyGuard:
-        def __init__(self, client):
-            asyncio.get_running_loop()  # "checked" once
-            self._client = client
+    def __getattr__(self, name):
+        return getattr(self._client, name)
 
-        def __getattr__(self, name):
-            return getattr(self._client, name)
-    fails_with("nothing stopped it", checks.loop_guard, CreationOnlyGuard)
+
+class IsClosedGuard:
+    def __init__(self, client):
+        import asyncio
+        object.__setattr__(self, "_client", client)
+        object.__setattr__(self, "_loop", asyncio.get_running_loop())
+
+    def __getattr__(self, name):
+        if self._loop.is_closed():  # misses another loop while this one still runs
+            raise RuntimeError("this client's loop is closed")
+        return getattr(self._client, name)
+
+
+def delegating_guard(client):
+    from looplab import loop_bound
+    return loop_bound(client)
+
+
+@pytest.mark.parametrize("guard, hint", [
+    (CreationOnlyGuard, "nothing stopped it"),
+    (IsClosedGuard, "while its own loop is still running"),
+    (delegating_guard, "looplab's own guard"),
+], ids=["creation-only", "is-closed-only", "looplab-guard"])
+def test_lab7b_guards_that_miss_a_loop_are_caught(guard, hint):
+    fails_with(hint, checks.loop_guard, guard)

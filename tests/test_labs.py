@@ -75,7 +75,8 @@ def test_labs_check_command_gives_a_table_and_an_exit_code(tmp_path):
         assert result.returncode == code, result.stdout + result.stderr
         mark = "✔" if status == "passed" else "○"
         assert f"crash_script        {mark} {status}" in result.stdout
-        assert result.stdout.strip().endswith(f"{1 if code == 0 else 0} of 1 checks passed")
+        assert f"fixed_script        {mark} {status}" in result.stdout
+        assert result.stdout.strip().endswith(f"{2 if code == 0 else 0} of 2 checks passed")
 
 
 def _notebook(path, *sources, check_index=None):

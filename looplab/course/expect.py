@@ -22,6 +22,29 @@ def _seen(what: str) -> None:
     print(f"✔ as expected: {what}")
 
 
+def same(actual: Any, expected: Any, what: str, *, otherwise: str) -> None:
+    """``actual == expected``: print ``what`` (and the value); else say what came instead and ``otherwise``
+    (what usually causes the difference)."""
+    if actual != expected:
+        raise Unexpected(f"{what}: expected {expected!r}, got {actual!r}. {otherwise}")
+    _seen(f"{what}: {actual!r}")
+
+
+def true(condition: Any, what: str, *, otherwise: str) -> None:
+    """``condition`` holds: print ``what``; else raise with ``otherwise`` (what it means, and what to try)."""
+    if not condition:
+        raise Unexpected(f"{what}: not so. {otherwise}")
+    _seen(what)
+
+
+def contains(text: str, needle: str, what: str, *, otherwise: str) -> None:
+    """``needle`` is in ``text``; else show the end of ``text`` with ``otherwise``."""
+    if needle not in text:
+        tail = text.strip()[-300:] or "(nothing)"
+        raise Unexpected(f"{what}: {needle!r} not found; the end of it reads: {tail!r}. {otherwise}")
+    _seen(what)
+
+
 def costs_are_counted(report: dict[str, Any]) -> None:
     """A strategies benchmark: no errors, a connection per request for ``per_call``, a pool's worth for the rest."""
     rows = {r["strategy"]: r for r in report["strategies"]}

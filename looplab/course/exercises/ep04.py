@@ -1,24 +1,15 @@
-"""The guided notebooks' exercises: one check per exercise, with a hint for each classic wrong answer.
-
-A guided notebook runs top to bottom with its exercises untouched (so the website can show it):
-a check whose exercise is still the stub prints "not attempted" instead of failing, and the notebook
-goes on with looplab's own reference. Labs are stricter (:mod:`.checks`). Every check here is
-proven in ``tests/test_exercises.py``: the answer in :mod:`.answers` passes, each committed wrong
-answer fails with its hint.
-"""
+"""Notebook 04, one bug, three symptoms: date the traceback; predict the reporter's row."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .feedback import LabCheckFailed, attempt, not_attempted, passed
-
-# --- notebook 04: one bug, three symptoms -----------------------------------------------------------------
+from ..feedback import LabCheckFailed, attempt, not_attempted, passed
 
 
 def date_the_traceback(consistent: Any) -> None:
     """``consistent(frames, root)`` is true exactly for installs that hold every frame's code at its line."""
-    from ..proofs import forensics
+    from ...proofs import forensics
 
     exercise = "Exercise 4.1 (date the traceback)"
     candidates = forensics.installed_candidates()
@@ -64,41 +55,3 @@ def predict_the_reporters_row(prediction: Any, rows: list[dict[str, Any]]) -> No
                              "believing the slot is taken: later requests wait for it until the client's timeout (504).")
     raise LabCheckFailed(exercise, f"measured {measured} (500: the RuntimeError; 504: the adapter's client gave up "
                          "waiting for a pool slot). Compare with the rows inside the keep-alive: what differs?")
-
-
-def answer_source(name: str) -> str:
-    """The source of an answer in :mod:`looplab.course.answers` (``"ep04:consistent"``), for a folded cell."""
-    import importlib
-    import inspect
-
-    module, _, attribute = name.partition(":")
-    found = getattr(importlib.import_module(f"looplab.course.answers.{module}"), attribute)
-    return inspect.getsource(found).rstrip() if callable(found) else f"{attribute} = {found!r}"
-
-
-def folded_answer(name: str) -> str:
-    """A Markdown cell that folds an answer away (``<details>``): one click, not the next cell."""
-    return ("<details><summary>Show an answer</summary>\n\n```python\n" + answer_source(name) +
-            "\n```\n\n</details>")
-
-
-# --- notebook 06: what the fix costs ----------------------------------------------------------------------
-
-
-def predict_the_handshakes(prediction: Any, report: dict[str, Any]) -> None:
-    """The learner's guess: TLS handshakes per request of ``per_call_shared_ssl`` over HTTPS (from a bench report)."""
-    exercise = "Exercise 6.1 (predict, then measure)"
-    if prediction is None:
-        not_attempted(exercise, "in `my_prediction` above")
-        return
-    rows = {r["strategy"]: r for r in report["strategies"]}
-    measured = rows["per_call_shared_ssl"]["handshakes_per_request"]
-    if prediction == measured:
-        passed(exercise, f"{measured} handshake per request: sharing the SSL context saves building it, not using it")
-        return
-    if prediction == 0:
-        raise LabCheckFailed(exercise, f"measured {measured}. A shared SSL context saves *building* the context (the "
-                             "CA bundle loaded once); every new client still opens a new connection, and every new "
-                             "TLS connection needs its handshake: round trips on a real network.")
-    raise LabCheckFailed(exercise, f"measured {measured}. How many connections does a client that lives for one call "
-                         "open, and what does each new TLS connection begin with?")

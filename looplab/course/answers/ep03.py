@@ -1,0 +1,3 @@
+"""Notebook 03, reproduce the crash."""
+
+my_prediction = 500

@@ -1,0 +1,3 @@
+"""Notebook 05, the per-call fix."""
+
+my_prediction = "C"

@@ -1,0 +1,3 @@
+"""Notebook 07, regression tests."""
+
+my_prediction = ["broken", "LazyTouchedAtStartup"]
