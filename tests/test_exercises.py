@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from looplab.course import answers, exercises  # noqa: F401 (answers: the package the folded cells come from)
-from looplab.course.answers import ep04
+from looplab.course.answers import ep01, ep02, ep03, ep04, ep05, ep06, ep07, ep08
 from looplab.course.feedback import LabCheckFailed
 from looplab.project import ROOT
 
@@ -76,11 +76,66 @@ def test_predict_the_reporters_row_explains_a_wrong_guess(wrong, hint):
     fails_with(hint, exercises.predict_the_reporters_row, wrong, ROWS)
 
 
+# --- the predict-then-run exercises: the folded answer passes against what is measured, each classic
+# --- wrong guess gets its own hint. The measured values are what the notebooks measure (pinned elsewhere).
+
+MEASURED = {
+    "ep01": (exercises.predict_three_loops, (["ok", "error", "ok"],)),
+    "ep02": (exercises.predict_the_stack, ([500, 200, 200],)),
+    "ep03": (exercises.predict_after_the_keepalive, (500,)),
+    "ep05": (exercises.predict_the_leak, (100, 100)),
+    "ep06": (exercises.predict_the_handshakes, ({"strategies": [{"strategy": "per_call_shared_ssl",
+                                                                 "handshakes_per_request": 1.0}]},)),
+    "ep07": (exercises.predict_the_failing_adapters, ({"broken": "failed", "LazyTouchedAtStartup": "failed",
+                                                       "per_call": "passed", "per_loop": "passed",
+                                                       "lifespan": "passed", "per_call_shared_ssl": "passed"},)),
+    "ep08": (exercises.predict_the_generations, (6,)),
+}
+ANSWERS = {"ep01": ep01, "ep02": ep02, "ep03": ep03, "ep05": ep05, "ep06": ep06, "ep07": ep07, "ep08": ep08}
+
+
+@pytest.mark.parametrize("episode", sorted(MEASURED))
+def test_the_folded_prediction_passes_against_the_measurement(episode, capsys):
+    check, measured = MEASURED[episode]
+    check(ANSWERS[episode].my_prediction, *measured)
+    assert capsys.readouterr().out.startswith("✔ passed")
+
+
+@pytest.mark.parametrize("episode, wrong, hint", [
+    ("ep01", ["ok", "error", "error"], "left no connection in the pool"),
+    ("ep01", ["ok", "ok", "ok"], "which asyncio.run closed"),
+    ("ep01", ["error", "error", "error"], "Loop 1 works"),
+    ("ep02", [200, 200, 200], "that is why the bug survived review"),
+    ("ep02", [500, 500, 500], "throws the stale connection away"),
+    ("ep02", [404, 200, 200], "Which loop made the pooled connection"),
+    ("ep03", 200, "it closes its own end"),
+    ("ep03", "five hundred", "could not read your prediction"),
+    ("ep05", "A", "Nothing closes them"),
+    ("ep05", "b", "each client has its own pool"),
+    ("ep05", "D", "Choose A, B or C"),
+    ("ep06", 0, "saves *building* the context"),
+    ("ep07", ["broken"], "A lazy fix holds only while start-up never touches the client"),
+    ("ep07", ["per_call"], "Which adapters create"),
+    ("ep08", 7, "there is no crash to retry"),
+    ("ep08", 8, "neither run retries anything"),
+])
+def test_a_wrong_prediction_gets_the_hint_for_its_misconception(episode, wrong, hint):
+    check, measured = MEASURED[episode]
+    fails_with(hint, check, wrong, *measured)
+
+
+def test_the_leak_exercise_judges_what_was_measured():
+    """On a machine whose GC collected every client early, "A" is the right answer, and "C" is not."""
+    exercises.predict_the_leak("A", 0, 100)
+    fails_with("measured 'A'", exercises.predict_the_leak, "C", 0, 100)
+
+
 # --- every exercise ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("check, args", [
     (exercises.date_the_traceback, (stub,)),
     (exercises.predict_the_reporters_row, (None, ROWS)),
+    *[(check, (None, *measured)) for check, measured in MEASURED.values()],
 ])
 def test_an_untouched_exercise_is_not_attempted_and_the_notebook_runs_on(check, args, capsys):
     check(*args)
@@ -90,7 +145,7 @@ def test_an_untouched_exercise_is_not_attempted_and_the_notebook_runs_on(check, 
 GUIDED = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-@pytest.mark.parametrize("path", [p for p in GUIDED if p.name.startswith("04-")], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", GUIDED, ids=lambda p: p.name)
 def test_a_guided_notebook_has_exercises_checks_and_folded_answers(path):
     nb = nbformat.read(path, as_version=4)
     tags = [set(c.metadata.get("tags", [])) for c in nb.cells]
