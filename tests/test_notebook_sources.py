@@ -89,3 +89,29 @@ def test_no_markdown_line_starts_with_an_issue_number(path):
     lines = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
              if re.match(r"\s*#\d", line)]
     assert not lines, lines
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_diagram_has_a_text_alternative(path):
+    """A mermaid diagram carries explanations a screen reader cannot see: the cell also says it in words
+    (a folded ``<details>`` block whose summary ends "in words"), and a plotted image says which table it draws."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "markdown" and "```mermaid" in cell.source:
+            assert cell.source.count("```mermaid") == cell.source.count(" in words</summary>"), \
+                f"{path.name}: a diagram without its text version: {cell.source[:80]!r}"
+        if cell.cell_type == "code" and "Image(" in cell.source:
+            assert "draws the table" in cell.source, f"{path.name}: say which table the image draws"
+
+
+LAB_ANSWERS_ELSEWHERE = [  # a lab's answer must not stand in the notebook it links to
+    ("labs/lab-05-fix-it-per-call.ipynb", "notebooks/05-the-per-call-fix.ipynb", "inspect.getsource"),
+    ("labs/lab-07-regression-test-and-guard.ipynb", "notebooks/07-regression-tests.ipynb", "delivery_counts"),
+    ("labs/lab-02-build-the-lazy-fix.ipynb", "notebooks/02-rebuild-the-adapter.ipynb", "_lazy_initialize_client"),
+    ("labs/lab-01-make-it-crash.ipynb", "notebooks/01-event-loops.ipynb", "functools.cache"),
+]
+
+
+@pytest.mark.parametrize("lab, notebook, marker", LAB_ANSWERS_ELSEWHERE, ids=lambda v: Path(str(v)).name)
+def test_a_labs_answer_is_not_in_the_notebook_it_links_to(lab, notebook, marker):
+    assert notebook.split("/")[-1] in (ROOT / lab).read_text(), f"{lab} links to {notebook}"
+    assert marker not in (ROOT / notebook).read_text(), f"{notebook} shows {lab}'s answer ({marker})"
