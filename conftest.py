@@ -5,6 +5,10 @@ write the outputs into the copy (nbmake's ``--overwrite``, switched on for the c
 website renders those executed copies, so a notebook is run exactly once per test run and the site
 never shows stale outputs. A source notebook given to pytest (``pytest notebooks/03-....ipynb``)
 runs too, and is never written to: the sources stay output-free.
+
+With ``LOOPLAB_RERUN=1`` (``run.py test``'s restart-safety pass) nothing is copied or recorded and
+no output is written: each notebook runs a second time in the folder its first run left behind,
+as a learner's second "Restart & Run All" would.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import pytest
 ROOT = Path(__file__).parent
 EXECUTED = ROOT / "build" / "executed"
 NOTEBOOK_DIRS = ("notebooks", "solutions")
+RERUN_ENV = "LOOPLAB_RERUN"
 
 # The folders must exist before pytest resolves `testpaths` (it drops paths that do not exist, and
 # resolves them before any configure hook runs); this module is imported before that.
@@ -33,7 +38,8 @@ def pytest_configure(config) -> None:
     # developer's `pytest tests/test_x.py` must not wipe copies another run is executing.
     collects_notebooks = any("build/executed" in str(arg) for arg in config.args)
     if not config.getoption("nbmake", default=False) or os.environ.get("LOOPLAB_EXECUTED_DIR") \
-            or not collects_notebooks or hasattr(config, "workerinput"):  # xdist workers: the controller did
+            or not collects_notebooks or hasattr(config, "workerinput") \
+            or os.environ.get(RERUN_ENV):  # xdist workers: the controller did; a second pass keeps the first's
         return
     os.environ["LOOPLAB_EXECUTED_DIR"] = str(EXECUTED)
     (EXECUTED / "timings.json").unlink(missing_ok=True)  # this run's timings only (no stale notebook names)
@@ -48,7 +54,7 @@ def pytest_configure(config) -> None:
 def pytest_runtest_logreport(report) -> None:
     """Record how long each executed notebook took (the facilitator's agendas show it)."""
     if report.when != "call" or not report.nodeid.startswith("build/executed/") \
-            or not os.environ.get("LOOPLAB_EXECUTED_DIR") \
+            or not os.environ.get("LOOPLAB_EXECUTED_DIR") or os.environ.get(RERUN_ENV) \
             or os.environ.get("PYTEST_XDIST_WORKER"):  # with xdist, the controller records the reports
         return
     relative = report.nodeid.split("::")[0].split("build/executed/")[-1]
@@ -65,7 +71,7 @@ def pytest_runtest_call(item):
         yield
         return
     option = item.config.option
-    option.overwrite = Path(item.path).resolve().is_relative_to(EXECUTED.resolve())
+    option.overwrite = Path(item.path).resolve().is_relative_to(EXECUTED.resolve()) and not os.environ.get(RERUN_ENV)
     try:
         yield
     finally:

@@ -143,8 +143,8 @@ def python() -> str:
     return str(VENV / BIN / "python")
 
 
-def _pytest(args: list[str]) -> int:
-    code = subprocess.call([python(), "-m", "pytest", *args], cwd=ROOT)  # noqa: S603
+def _pytest(args: list[str], env: dict[str, str] | None = None) -> int:
+    code = subprocess.call([python(), "-m", "pytest", *args], cwd=ROOT, env={**os.environ, **(env or {})})  # noqa: S603
     if code == 5:
         print("run.py: pytest collected no tests; that is a failure, not a pass.", file=sys.stderr)
         return 1
@@ -206,9 +206,11 @@ def test(args: list[str]) -> int:
     if args:
         return _pytest(args)
     first = _pytest(["-n", "2", "--dist", "loadfile", "tests", "build/executed/notebooks", "build/executed/solutions"])
+    say("restart-safety: every notebook and solution again, in the folder its first run left behind")
+    again = _pytest(["-n", "2", "build/executed/notebooks", "build/executed/solutions"], env={"LOOPLAB_RERUN": "1"})
     say("building and checking the website from the notebooks just executed")
     second = _pytest(["tests_site"])
-    return first or second
+    return first or again or second
 
 
 def _free_port() -> int:
