@@ -31,7 +31,8 @@ def test_generated_parts_are_filled_in(built_site):
     setup = (SITE / "setup.html").read_text()
     assert "What is verified where" in setup
     facilitator = (SITE / "facilitator.html").read_text()
-    assert "90-minute session" in facilitator and "Total" in facilitator and " s</td>" in facilitator
+    assert "90-minute session" in facilitator and "in total" in facilitator and " s</td>" in facilitator
+    assert "<td>0:05</td>" in facilitator and "learners code" in facilitator  # running start times
     reference = (SITE / "reference.html").read_text()
     assert "looplab mock-vllm" in reference and "--fault" in reference
 

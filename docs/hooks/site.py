@@ -101,32 +101,55 @@ def episodes_table() -> str:
     return "\n".join(rows)
 
 
-def agendas() -> str:
+def _lab_notebook(number: int) -> Path | None:
+    return next(iter(sorted((ROOT / "solutions").glob(f"lab-{number:02d}-*.ipynb"))), None)
+
+
+def _agenda_row(slot: episodes.Slot, timings: dict[str, float], base: str) -> str:
+    start = episodes.clock_time(slot.start)
+    if slot.kind == "episode":
+        e = slot.episode
+        run = timings.get(f"notebooks/{e.stem}.ipynb")
+        return (f"| {start} | [{e.number:02d} · {e.title}]({base}notebooks/{e.stem}.ipynb) | {e.minutes} "
+                f"({e.teaching} teaching, {e.exercises} exercises) | {e.exercises} | "
+                f"{f'{run:.0f} s' if run else 'not measured'} |")
+    if slot.kind == "lab":
+        e, lab = slot.episode, _lab_notebook(slot.episode.number)
+        title = f"Lab {e.number:02d} · {e.lab['title']}"
+        run = timings.get(f"solutions/{lab.name}") if lab else None
+        return (f"| {start} | {f'[{title}]({base}solutions/{lab.name})' if lab else title} | {slot.minutes} | "
+                f"{slot.minutes} | {f'{run:.0f} s (solved)' if run else 'not measured'} |")
+    part = {"intro": "Introduction: the incident in one page",
+            "break": "**Break**",
+            "wrap-up": "Wrap-up: key points, questions, the review checklist"}[slot.kind]
+    return f"| {start} | {part} | {slot.minutes} | | |"
+
+
+def agendas(base: str = "") -> str:
+    """Each agenda of episodes.yml as a table with running start times; refuses a plan that does not
+    fit its clock (the message names the agenda, its total and its clock)."""
     manifest, timings = episodes.load(), _timings()
+    problems = manifest.agenda_problems()
+    if problems:
+        raise PluginError("episodes.yml: the agendas do not fit:\n- " + "\n- ".join(problems))
     out = []
     for key, agenda in manifest.agendas.items():
-        chosen = [e for e in manifest.episodes if key in e.agendas]
-        with_labs = agenda.get("labs", False)
-        rows = [f"### {agenda['title']}", "",
-                "| part | minutes | measured run time |", "| --- | --- | --- |",
-                f"| Introduction: the incident in one page | {agenda['intro']} | |"]
-        total = agenda["intro"]
-        for e in chosen:
-            run = timings.get(f"notebooks/{e.stem}.ipynb")
-            rows.append(f"| {e.number:02d} · {e.title} | {e.minutes} | {f'{run:.0f} s' if run else 'not measured'} |")
-            total += e.minutes
-            if with_labs and e.lab:
-                lab = next(iter(sorted((ROOT / "solutions").glob(f"lab-{e.number:02d}-*.ipynb"))), None)
-                run = timings.get(f"solutions/{lab.name}") if lab else None
-                rows.append(f"| Lab {e.number:02d} · {e.lab['title']} | {e.lab['minutes']} | "
-                            f"{f'{run:.0f} s' if run else 'not measured'} (solved) |")
-                total += e.lab["minutes"]
-        if agenda.get("breaks"):
-            rows.append(f"| Breaks | {agenda['breaks']} | |")
-            total += agenda["breaks"]
-        rows.append(f"| Wrap-up: key points, questions, the review checklist | {agenda['wrap_up']} | |")
-        total += agenda["wrap_up"]
-        rows.append(f"| **Total** | **{total}** ({total // 60} h {total % 60:02d} min) | |")
+        slots = manifest.schedule(key)
+        total, coding = sum(s.minutes for s in slots), sum(s.coding for s in slots)
+        labs = sum(s.coding for s in slots if s.kind == "lab")
+        rows = [f"### {agenda.title}", ""]
+        if agenda.summary:
+            rows += [agenda.summary, ""]
+        if agenda.leaves_out:
+            rows += ["It leaves out:", ""]
+            rows += [f"- **{n:02d} · {manifest.episode(n).title}**: {why}" for n, why in sorted(agenda.leaves_out.items())]
+            rows.append("")
+        rows += ["| start | part | minutes | learners code | measured run time |", "| --- | --- | --- | --- | --- |"]
+        rows += [_agenda_row(slot, timings, base) for slot in slots]
+        rows.append(f"| {episodes.clock_time(total)} | **End** | **{total}** in total ({total // 60} h {total % 60:02d} min) | "
+                    f"**{coding}** | |")
+        rows += ["", f"Learners write code for {coding} of the {total} minutes: {labs} in the labs and "
+                 f"{coding - labs} in the episodes' exercises."]
         out.append("\n".join(rows))
     return "\n\n".join(out)
 
