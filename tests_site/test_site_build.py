@@ -44,3 +44,15 @@ def test_no_page_loads_a_script_or_stylesheet_from_elsewhere(built_site):
     for page in SITE.rglob("*.html"):
         found = remote.findall(page.read_text())
         assert not found, f"{page.relative_to(SITE)} loads {found[:3]}"
+
+
+def test_instructor_notes_have_a_heading_per_episode_and_include_the_notes_that_exist(built_site):
+    from looplab.course import episodes
+
+    page = (SITE / "instructor" / "episodes.html").read_text()
+    for episode in episodes.load().episodes:
+        assert f"{episode.number:02d} · {episode.title}" in page
+    for note in sorted((ROOT / "docs" / "instructor" / "notes").glob("[0-9][0-9].md")):
+        first_heading = re.search(r"^### (.+)$", note.read_text(), re.M).group(1)
+        assert first_heading in page, f"{note.name} is not included"
+    assert not (SITE / "instructor" / "notes").exists(), "the notes are parts of a page, not pages"

@@ -78,7 +78,8 @@ def navigation() -> list[dict[str, Any]]:
                           {"Upstream, after the fix": "timeline.md"}, {"The source article": "article.md"}]},
         {"Notebooks": notebooks},
         {"Lab solutions": [{"About the labs": "labs.md"}, *solutions]},
-        {"Facilitators": [{"Facilitator guide": "facilitator.md"}, {"Setup": "setup.md"}]},
+        {"Instructors": [{"Facilitator guide": "facilitator.md"}, {"Setup": "setup.md"},
+                         {"Instructor notes per episode": "instructor/episodes.md"}]},
         {"Reference": "reference.md"},
     ]
 
@@ -223,8 +224,24 @@ def timeline_table() -> str:
     return timeline.markdown_table()
 
 
+NOTES = DOCS / "instructor" / "notes"
+
+
+def instructor_notes() -> str:
+    """A heading per episode of episodes.yml, and under it docs/instructor/notes/NN.md if it exists."""
+    out = []
+    for e in episodes.load().episodes:
+        note = NOTES / f"{e.number:02d}.md"
+        body = (f'--8<-- "{note.relative_to(ROOT).as_posix()}"' if note.exists() else
+                f"*No notes yet for this episode* (`{note.relative_to(ROOT).as_posix()}`). "
+                f"Its notebook: [{e.stem}](../notebooks/{e.stem}.ipynb).")
+        out += [f"## {e.number:02d} · {e.title}", "", body, ""]
+    return "\n".join(out)
+
+
 _GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table": cost_table,
-               "cli-reference": cli_reference, "timeline": timeline_table, "python-versions": python_versions}
+               "cli-reference": cli_reference, "timeline": timeline_table, "python-versions": python_versions,
+               "instructor-notes": instructor_notes}
 
 
 # --- mkdocs events ---------------------------------------------------------------------------------
