@@ -56,3 +56,42 @@ def test_instructor_notes_have_a_heading_per_episode_and_include_the_notes_that_
         first_heading = re.search(r"^### (.+)$", note.read_text(), re.M).group(1)
         assert first_heading in page, f"{note.name} is not included"
     assert not (SITE / "instructor" / "notes").exists(), "the notes are parts of a page, not pages"
+
+
+# Accessibility: every diagram has a text alternative right after it, by one convention:
+#   ```mermaid                       (with `accTitle:` and `accDescr:`, the SVG's own name)
+#   ...
+#   ```
+#   ??? note "Text version of the diagram"
+#       the diagram in sentences or a numbered list
+# Notebooks are checked apart (their Markdown cells cannot hold admonitions).
+MERMAID_FENCE = re.compile(r"^```mermaid\n(.*?)^```\n", re.S | re.M)
+TEXT_VERSION = re.compile(r'\s*[?!]{3} note "Text version of the diagram"\n {4}\S')
+
+
+def test_every_diagram_in_the_pages_sources_has_a_text_version_next_to_it():
+    counts, missing = {}, []
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        text = page.read_text()
+        name = str(page.relative_to(ROOT))
+        diagrams = list(MERMAID_FENCE.finditer(text))
+        described = [m for m in diagrams if TEXT_VERSION.match(text, m.end())]
+        counts[name] = (len(diagrams), len(described))
+        missing += [f"{name}: diagram at line {text[:m.start()].count(chr(10)) + 1}" for m in diagrams
+                    if m not in described or "accTitle:" not in m.group(1) or "accDescr:" not in m.group(1)]
+    assert not missing, "a diagram without its text version (or accTitle/accDescr):\n" + "\n".join(missing)
+    assert counts["docs/index.md"] == (1, 1) and counts["docs/root-cause.md"] == (3, 3), counts
+
+
+def test_every_diagram_on_the_built_pages_has_a_text_version_next_to_it(built_site):
+    """The built pages too, so that diagrams a hook generates follow the same convention."""
+    missing = []
+    for page in sorted(SITE.rglob("*.html")):
+        if page.parent.name in ("notebooks", "solutions"):
+            continue
+        html = page.read_text()
+        for match in re.finditer(r'<pre class="mermaid">.*?</pre>', html, re.S):
+            if not re.match(r'\s*<details class="note">\s*<summary>Text version of the diagram</summary>',
+                            html[match.end():]):
+                missing.append(str(page.relative_to(SITE)))
+    assert not missing, f"diagrams without a text version right after them: {missing}"
