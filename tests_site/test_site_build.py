@@ -95,3 +95,23 @@ def test_every_diagram_on_the_built_pages_has_a_text_version_next_to_it(built_si
                             html[match.end():]):
                 missing.append(str(page.relative_to(SITE)))
     assert not missing, f"diagrams without a text version right after them: {missing}"
+
+
+def test_the_common_errors_page_shows_every_hint_of_every_check(built_site):
+    """Counted from the checks' source here, independently of the page's generator."""
+    import ast
+    import html
+
+    page = (SITE / "instructor" / "common-errors.html").read_text()
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", page)))
+    for module in ("checks", "exercises"):
+        tree = ast.parse((ROOT / "looplab" / "course" / f"{module}.py").read_text())
+        calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+                 and getattr(node.func, "id", None) == "LabCheckFailed"]
+        assert calls, module
+        shown = {int(n) for n in re.findall(rf'data-hint="{module}\.py:(\d+)"', page)}
+        assert shown == {call.lineno for call in calls}, f"{module}.py: {len(calls)} hints, {len(shown)} on the page"
+        for call in calls:
+            literals = [n.value for n in ast.walk(call.args[1]) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            longest = re.sub(r"\s+", " ", max(literals, key=len, default="")).replace("`", "").strip()
+            assert longest in text, f"{module}.py:{call.lineno}: {longest[:60]!r} is not on the page"

@@ -79,7 +79,8 @@ def navigation() -> list[dict[str, Any]]:
         {"Notebooks": notebooks},
         {"Lab solutions": [{"About the labs": "labs.md"}, *solutions]},
         {"Instructors": [{"Facilitator guide": "facilitator.md"}, {"Setup": "setup.md"},
-                         {"Instructor notes per episode": "instructor/episodes.md"}]},
+                         {"Instructor notes per episode": "instructor/episodes.md"},
+                         {"Common errors per lab": "instructor/common-errors.md"}]},
         {"Reference": "reference.md"},
     ]
 
@@ -239,9 +240,58 @@ def instructor_notes() -> str:
     return "\n".join(out)
 
 
+def _inline(text: str) -> str:
+    """A hint as HTML: escaped, with its `backtick` spans as code."""
+    import html
+
+    parts = html.escape(text, quote=False).split("`")
+    return "".join(f"<code>{part}</code>" if i % 2 else part for i, part in enumerate(parts))
+
+
+def common_errors() -> str:
+    """Every hint each lab's (and guided notebook's) checks can give, read from looplab/course/checks.py and
+    exercises.py (:mod:`looplab.course.hints`): grouped by notebook, then by check."""
+    import html
+
+    from looplab.course import hints
+
+    manifest = episodes.load()
+    by_notebook: dict[Path, list[hints.Check]] = {}
+    for check in hints.checks():
+        if not check.used_in:
+            raise PluginError(f"looplab/course/{check.module}.py: no notebook calls {check.function}()")
+        for path in check.used_in:
+            by_notebook.setdefault(path, []).append(check)
+    out = []
+    for kind, folder in (("Labs", "solutions"), ("Guided notebooks", "notebooks")):
+        out += [f"## {kind}", ""]
+        for path, found in sorted((p, c) for p, c in by_notebook.items() if p.parent.name == folder):
+            episode = manifest.episode(int(re.search(r"(\d\d)", path.name).group(1)))
+            if folder == "solutions":
+                title = f"Lab {episode.number:02d} · {episode.lab['title']}"
+                link = f"[worked solution](../solutions/{path.name}), practising [notebook {episode.number:02d}](../notebooks/{episode.stem}.ipynb)"
+            else:
+                title = f"{episode.number:02d} · {episode.title}"
+                link = f"[the notebook](../notebooks/{path.name}); a folded answer sits under each exercise"
+            out += [f"### {title}", "", f"{link}.", ""]
+            for check in found:
+                rows = []
+                for hint in check.hints:
+                    said = _inline(hint.text)
+                    if not re.search(r"[A-Za-z]", hint.text):  # nothing but computed parts: say what fills them
+                        said += " (" + ", ".join(f"<code>{html.escape(f)}</code>" for f in hint.fields) + ")"
+                    where = f"{hint.module}.py:{hint.line}" + (f" (in <code>{hint.via}</code>)" if hint.via else "")
+                    rows.append(f'<tr data-hint="{hint.module}.py:{hint.line}"><td>{said}</td><td>{where}</td></tr>')
+                out += [f"**✘ not yet: {html.escape(check.exercise)}** · `{check.module}.{check.function}()`: "
+                        f"{_inline(check.summary.replace('``', '`'))}", "",
+                        '<table><thead><tr><th>hint: the check says</th><th>source</th></tr></thead>',
+                        "<tbody>", *rows, "</tbody></table>", ""]
+    return "\n".join(out)
+
+
 _GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table": cost_table,
                "cli-reference": cli_reference, "timeline": timeline_table, "python-versions": python_versions,
-               "instructor-notes": instructor_notes}
+               "instructor-notes": instructor_notes, "common-errors": common_errors}
 
 
 # --- mkdocs events ---------------------------------------------------------------------------------
