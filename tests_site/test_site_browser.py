@@ -31,6 +31,7 @@ PAGES = {  # page -> (mermaid diagrams expected, text that must be on the page)
     "solutions/lab-05-fix-it-per-call.html": (0, "nothing leaked"),
     "instructor/episodes.html": (0, "Notes for each episode follow"),
     "instructor/common-errors.html": (0, "not yet: Exercise 5 (the per-call fix)"),
+    "glossary.html": (0, "Loop affinity"),
 }
 
 

@@ -115,3 +115,21 @@ def test_the_common_errors_page_shows_every_hint_of_every_check(built_site):
             literals = [n.value for n in ast.walk(call.args[1]) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
             longest = re.sub(r"\s+", " ", max(literals, key=len, default="")).replace("`", "").strip()
             assert longest in text, f"{module}.py:{call.lineno}: {longest[:60]!r} is not on the page"
+
+
+GLOSSARY_TERMS = ["Event loop", "asyncio.run()", "Coroutine", "Task", "Future", "Transport", "Selector", "Socket",
+                  "Connection pool", "Keep-alive", "HTTP/1.1 connection reuse", "AsyncOpenAI", "httpx2", "httpcore2",
+                  "Retries", "Lifespan", "uvicorn", "ASGI", "SSL context", "TLS handshake", "CA bundle", "truststore",
+                  "Provider and adapter", "initialize()", "register_model()", "construct_stack", "Mock vLLM",
+                  "Mini stack", "ResourceWarning", "CancelledError", "Loop affinity"]
+
+
+def test_the_glossary_defines_every_term_and_gives_the_mocks_own_keepalive(built_site):
+    from looplab.mock_vllm.settings import MockSettings
+
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", (SITE / "glossary.html").read_text()))
+    missing = [term for term in GLOSSARY_TERMS if term not in page]
+    assert not missing, missing
+    default = MockSettings().keepalive_s
+    assert f"{default:g} seconds for the bundled mock" in page, "the glossary's keep-alive must be the mock's default"
+    assert page.count("Taught in") + page.count("See Reference") >= 25, "each term says where it is taught"

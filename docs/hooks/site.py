@@ -81,7 +81,7 @@ def navigation() -> list[dict[str, Any]]:
         {"Instructors": [{"Facilitator guide": "facilitator.md"}, {"Setup": "setup.md"},
                          {"Instructor notes per episode": "instructor/episodes.md"},
                          {"Common errors per lab": "instructor/common-errors.md"}]},
-        {"Reference": "reference.md"},
+        {"Reference": [{"Command line and servers": "reference.md"}, {"Glossary": "glossary.md"}]},
     ]
 
 
