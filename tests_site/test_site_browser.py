@@ -8,6 +8,7 @@ Screenshots go to build/screenshots/.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -32,6 +33,7 @@ PAGES = {  # page -> (mermaid diagrams expected, text that must be on the page)
     "instructor/episodes.html": (0, "Notes for each episode follow"),
     "instructor/common-errors.html": (0, "not yet: Exercise 5 (the per-call fix)"),
     "glossary.html": (0, "Loop affinity"),
+    "instructor/feedback.html": (0, "How sure are you now?"),
 }
 
 
@@ -89,3 +91,49 @@ def test_page_renders_offline_without_errors(browser, site_url, path):
     assert not errors, errors
     assert text in body
     assert drawn == diagrams, f"{drawn} diagrams drawn and visible, expected {diagrams}"
+
+
+def _offline_page(browser, site_url, viewport):
+    """A page with every non-local request blocked and every console error kept: (context, page, blocked, errors)."""
+    context = browser.new_context(viewport=viewport)
+    context.add_init_script(OPEN_SHADOW_ROOTS)
+    blocked, errors = [], []
+
+    def route(request_route):
+        url = request_route.request.url
+        if url.startswith(site_url) or url.startswith("data:") or url.startswith("blob:"):
+            request_route.continue_()
+        else:
+            blocked.append(url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    return context, page, blocked, errors
+
+
+def test_the_feedback_form_prints_alone_on_one_sheet(browser, site_url):
+    """Printed: no header, navigation or footer; every episode's row; two A4 pages at most (one sheet)."""
+    from looplab.course import episodes
+
+    context, page, blocked, errors = _offline_page(browser, site_url, {"width": 794, "height": 1123})
+    try:
+        page.goto(f"{site_url}/instructor/feedback.html", wait_until="networkidle")
+        page.emulate_media(media="print")
+        hidden = page.evaluate("""() => ['.md-header', '.md-sidebar--primary', '.md-footer', '.ll-form__screen-only']
+            .map((s) => document.querySelector(s)).every((el) => !el || getComputedStyle(el).display === 'none')""")
+        rows = page.locator(".ll-form__scale tbody tr").count()
+        radios = page.locator('.ll-form input[type="radio"]').count()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "instructor_feedback-printed.png"), full_page=True)
+        pdf = page.pdf(format="A4")
+    finally:
+        context.close()
+    assert not blocked and not errors, (blocked, errors)
+    assert hidden, "the printed form still shows the site's header, navigation or footer"
+    manifest = episodes.load()
+    assert rows == len(manifest.episodes) and radios >= 6 * rows
+    pages = int(re.search(rb"/Count (\d+)", pdf).group(1))
+    assert pages <= 2, f"the printed form takes {pages} A4 pages"

@@ -133,3 +133,15 @@ def test_the_glossary_defines_every_term_and_gives_the_mocks_own_keepalive(built
     default = MockSettings().keepalive_s
     assert f"{default:g} seconds for the bundled mock" in page, "the glossary's keep-alive must be the mock's default"
     assert page.count("Taught in") + page.count("See Reference") >= 25, "each term says where it is taught"
+
+
+def test_the_feedback_form_asks_about_every_episodes_outcome(built_site):
+    import html
+
+    from looplab.course import episodes
+
+    page = html.unescape((SITE / "instructor" / "feedback.html").read_text())
+    for episode in episodes.load().episodes:
+        assert f'data-episode="{episode.number}"' in page
+        assert episode.outcome[1:] in page, f"episode {episode.number}'s outcome is not on the form"
+    assert "<form" in page and "action=\"#\"" in page and "https://" not in page.split("<form", 1)[1].split("</form>")[0]

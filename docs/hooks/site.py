@@ -80,7 +80,8 @@ def navigation() -> list[dict[str, Any]]:
         {"Lab solutions": [{"About the labs": "labs.md"}, *solutions]},
         {"Instructors": [{"Facilitator guide": "facilitator.md"}, {"Setup": "setup.md"},
                          {"Instructor notes per episode": "instructor/episodes.md"},
-                         {"Common errors per lab": "instructor/common-errors.md"}]},
+                         {"Common errors per lab": "instructor/common-errors.md"},
+                         {"Feedback form": "instructor/feedback.md"}]},
         {"Reference": [{"Command line and servers": "reference.md"}, {"Glossary": "glossary.md"}]},
     ]
 
@@ -123,7 +124,8 @@ def _agenda_row(slot: episodes.Slot, timings: dict[str, float], base: str) -> st
                 f"{slot.minutes} | {f'{run:.0f} s (solved)' if run else 'not measured'} |")
     part = {"intro": "Introduction: the incident in one page",
             "break": "**Break**",
-            "wrap-up": "Wrap-up: key points, questions, the review checklist"}[slot.kind]
+            "wrap-up": f"Wrap-up: key points, questions, the review checklist, the [feedback form]"
+                       f"({base}instructor/feedback.md)"}[slot.kind]
     return f"| {start} | {part} | {slot.minutes} | | |"
 
 
@@ -289,9 +291,63 @@ def common_errors() -> str:
     return "\n".join(out)
 
 
+def feedback_form() -> str:
+    """A paper-friendly feedback form: confidence 1-5 against each episode's outcome (from episodes.yml),
+    what worked, what to change, the pace. Raw HTML, nothing is sent anywhere; print CSS in extra.css."""
+    import html
+
+    manifest = episodes.load()
+
+    def choice(name: str, values: list[str], labels: list[str] | None = None) -> str:
+        return "".join(f'<label><input type="radio" name="{name}" value="{html.escape(v)}"> {html.escape(label)}</label>'
+                       for v, label in zip(values, labels or values))
+
+    def lines(name: str, label: str, rows: int = 4) -> str:
+        return (f'<label class="ll-form__question" for="ll-{name}">{html.escape(label)}</label>'
+                f'<textarea id="ll-{name}" name="{name}" rows="{rows}"></textarea>')
+
+    rows = []
+    for e in manifest.episodes:
+        outcome = e.outcome[0].lower() + e.outcome[1:]
+        rows.append(f'<tr data-episode="{e.number}"><th scope="row"><span class="ll-form__episode">{e.number:02d} · '
+                    f"{html.escape(e.title)}</span><br>I can {html.escape(outcome)}</th>"
+                    + "".join(f'<td><input type="radio" name="episode-{e.number}" value="{n}" '
+                              f'aria-label="episode {e.number:02d}: {n}"></td>' for n in range(1, 6))
+                    + f'<td><input type="radio" name="episode-{e.number}" value="not covered" '
+                      f'aria-label="episode {e.number:02d}: not covered"></td></tr>')
+    agendas = list(manifest.agendas.values())
+    out = [
+        '<form class="ll-form" action="#" onsubmit="return false">',
+        '<p class="ll-form__screen-only"><button type="button" class="md-button" onclick="window.print()">'
+        "Print this form</button> (or fill it in here first, then print it to PDF)</p>",
+        '<fieldset><legend>About you (optional)</legend>',
+        '<p class="ll-form__line"><label for="ll-name">Name</label><input id="ll-name" name="name" type="text"></p>',
+        '<p class="ll-form__line"><label for="ll-date">Date</label><input id="ll-date" name="date" type="text"></p>',
+        f'<p>Session: {choice("session", [a.key for a in agendas], [a.title for a in agendas])}</p>',
+        "</fieldset>",
+        "<fieldset><legend>How sure are you now?</legend>",
+        "<p>For each episode: 1 = not at all, 5 = I could explain it to a colleague. Tick <em>not covered</em> "
+        "for an episode your session left out.</p>",
+        '<table class="ll-form__scale"><thead><tr><th scope="col">episode: after it, …</th>'
+        + "".join(f'<th scope="col">{n}</th>' for n in range(1, 6)) + '<th scope="col">not covered</th></tr></thead>',
+        "<tbody>", *rows, "</tbody></table>",
+        "</fieldset>",
+        "<fieldset><legend>The session</legend>",
+        f'<p>The pace was: {choice("pace", ["too slow", "about right", "too fast"])}</p>',
+        f'<p>The labs were: {choice("labs", ["too easy", "about right", "too hard"])}</p>',
+        lines("worked", "What worked for you? (a moment, a lab, an explanation)"),
+        lines("change", "What should we change?"),
+        lines("else", "Anything else?", rows=3),
+        "</fieldset>",
+        "</form>",
+    ]
+    return "\n".join(out)
+
+
 _GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table": cost_table,
                "cli-reference": cli_reference, "timeline": timeline_table, "python-versions": python_versions,
-               "instructor-notes": instructor_notes, "common-errors": common_errors}
+               "instructor-notes": instructor_notes, "common-errors": common_errors,
+               "feedback-form": feedback_form}
 
 
 # --- mkdocs events ---------------------------------------------------------------------------------
