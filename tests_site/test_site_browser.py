@@ -34,6 +34,8 @@ PAGES = {  # page -> (mermaid diagrams expected, text that must be on the page)
     "instructor/common-errors.html": (0, "not yet: Exercise 5 (the per-call fix)"),
     "glossary.html": (0, "Loop affinity"),
     "instructor/feedback.html": (0, "How sure are you now?"),
+    "instructor/prerequisites.html": (0, "What learners will not need"),
+    "instructor/helpers.html": (0, "Unblocking without giving the answer"),
 }
 
 
