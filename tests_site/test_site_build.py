@@ -24,7 +24,7 @@ def test_generated_parts_are_filled_in(built_site):
     for page in SITE.rglob("*.html"):
         assert "looplab:" not in re.sub(r"<pre.*?</pre>", "", page.read_text(), flags=re.S), \
             f"{page.relative_to(SITE)} still has a placeholder"
-    fixes = (SITE / "fixes.html").read_text()
+    fixes = re.sub(r"</?abbr[^>]*>", "", (SITE / "fixes.html").read_text())  # TLS, RTT carry hover definitions
     assert "per_call_shared_ssl" in fixes and "TLS handshakes / request" in fixes and "10 ms RTT" in fixes
     timeline = (SITE / "timeline.html").read_text()
     assert "https://github.com/ogx-ai/ogx/pull/1969" in timeline and "0.2.16" in timeline
