@@ -80,6 +80,7 @@ def navigation() -> list[dict[str, Any]]:
         {"Lab solutions": [{"About the labs": "labs.md"}, *solutions]},
         {"Instructors": [{"Facilitator guide": "facilitator.md"}, {"Setup": "setup.md"},
                          {"Prerequisites and learner profile": "instructor/prerequisites.md"},
+                         {"Opening deck": "instructor/deck.md"},
                          {"Instructor notes per episode": "instructor/episodes.md"},
                          {"Helper guidance": "instructor/helpers.md"},
                          {"Common errors per lab": "instructor/common-errors.md"},
@@ -124,7 +125,7 @@ def _agenda_row(slot: episodes.Slot, timings: dict[str, float], base: str) -> st
         run = timings.get(f"solutions/{lab.name}") if lab else None
         return (f"| {start} | {f'[{title}]({base}solutions/{lab.name})' if lab else title} | {slot.minutes} | "
                 f"{slot.minutes} | {f'{run:.0f} s (solved)' if run else 'not measured'} |")
-    part = {"intro": "Introduction: the incident in one page",
+    part = {"intro": f"Introduction: the incident in one page ([the opening deck]({base}instructor/deck.md))",
             "break": "**Break**",
             "wrap-up": f"Wrap-up: key points, questions, the review checklist, the [feedback form]"
                        f"({base}instructor/feedback.md)"}[slot.kind]
@@ -346,10 +347,166 @@ def feedback_form() -> str:
     return "\n".join(out)
 
 
+# --- the opening deck (instructor/deck.md): slides filled from the site's own sources ----------------
+
+def _read(name: str) -> str:
+    return (DOCS / name).read_text()
+
+
+def _from_root(markdown: str) -> str:
+    """Links of a page at the site's root, made to work from instructor/."""
+    return re.sub(r"\]\((?!https?:|#|/|\.\./)([^)]+)\)", r"](../\1)", markdown)
+
+
+def _paragraph(page: str, starts: str, *, keep: bool = False) -> str:
+    """The paragraph of ``page`` that starts with ``starts`` (removed, unless ``keep``), on one line."""
+    for block in _read(page).split("\n\n"):
+        if block.startswith(starts):
+            return _from_root(" ".join((block if keep else block[len(starts):]).split()))
+    raise PluginError(f"docs/{page} has no paragraph starting {starts!r}: the opening deck needs it")
+
+
+def _block_after(page: str, marker: str, pattern: str) -> str:
+    """The first run of lines matching ``pattern`` after ``marker`` in ``page``."""
+    text = _read(page)
+    if marker not in text:
+        raise PluginError(f"docs/{page} has no {marker!r}: the opening deck needs it")
+    match = re.search(pattern, text[text.index(marker):], re.S | re.M)
+    if match is None:
+        raise PluginError(f"docs/{page}: nothing after {marker!r} for the opening deck")
+    return _from_root(match.group(0).strip("\n"))
+
+
+def _slide(title: str, body: str, kind: str = "") -> str:
+    return (f'<section class="ll-slide{f" ll-slide--{kind}" if kind else ""}" markdown>\n\n## {title}\n\n'
+            f"{body.strip()}\n\n</section>")
+
+
+def _timeline_slide() -> str:
+    from looplab.course import timeline
+
+    by_stage: dict[str, list[Any]] = {}
+    for event in sorted(timeline.events(), key=lambda e: (str(e.date), e.number)):
+        by_stage.setdefault(event.stage, []).append(event)
+    first = " ".join(re.split(r"(?<=\.) ", _paragraph("timeline.md", "The crash was reported", keep=True))[:2])
+    items = []
+    for stage, label in timeline.STAGES.items():
+        found = by_stage.get(stage, [])
+        if found:
+            refs = ", ".join(f"[#{e.number}]({e.url})" + (f" ({e.released})" if e.released else "") for e in found)
+            items.append(f"- **{label}**: {refs}")
+    return _slide("It came back", first + "\n\n" + "\n".join(items) + "\n\n[The timeline](../timeline.md), each step "
+                  "checked in its thread.", kind="small")
+
+
+def _agenda_slide() -> str:
+    """Each agenda as a compact table (the deck's toolbar picks one); a long one in two columns, split at a break."""
+    manifest = episodes.load()
+
+    def table(slots: list[episodes.Slot]) -> str:
+        rows = ["| start | | minutes |", "| --- | --- | --- |"]
+        for slot in slots:
+            if slot.kind == "episode":
+                part = f"{slot.episode.number:02d} · {slot.episode.title}"
+            elif slot.kind == "lab":
+                part = f"**Lab {slot.episode.number:02d}** · {slot.episode.lab['title']}"
+            else:
+                part = {"intro": "Introduction", "break": "*Break*", "wrap-up": "Wrap-up and feedback"}[slot.kind]
+            rows.append(f"| {episodes.clock_time(slot.start)} | {part} | {slot.minutes} |")
+        return '<div markdown>\n\n' + "\n".join(rows) + "\n\n</div>"
+
+    columns = []
+    for key, agenda in manifest.agendas.items():
+        slots = manifest.schedule(key)
+        total, coding = sum(s.minutes for s in slots), sum(s.coding for s in slots)
+        parts = [slots]
+        breaks = [i for i, slot in enumerate(slots) if slot.kind == "break"]
+        if len(slots) > 10 and breaks:
+            middle = min(breaks, key=lambda i: abs(i - len(slots) / 2))
+            parts = [slots[:middle], slots[middle:]]
+        columns.append(f'<div class="ll-agenda" data-agenda="{key}" markdown>\n\n**{agenda.title}**: '
+                       f"you write code for {coding} of {total} minutes.\n\n"
+                       '<div class="ll-agenda__columns" markdown>\n\n' + "\n\n".join(table(p) for p in parts)
+                       + "\n\n</div>\n\n</div>")
+    return _slide("Today", "\n\n".join(columns), kind="agenda")
+
+
+def _labs_slide() -> str:
+    from looplab.course import hints
+
+    bullets = _block_after("labs.md", "## How a lab works", r"^- .*?(?=\n\n)")
+    found = hints.checks()
+    example = next((c for c in found if c.function == "per_call_adapter"), found[0])  # the classic mistake
+    hint = next((h.text for h in example.hints if "streams fail" in h.text),
+                next((h.text for h in example.hints if "…" not in h.text), example.hints[0].text))
+    shown = "\n".join(["```text", f"✘ not yet: {example.exercise}", f"  hint: {hint}", "```"])
+    return _slide("Labs and their checks", bullets + "\n\n" + shown, kind="small")
+
+
+#: The deck's own drawing of the home page's diagram, drawn for a projector: fewer, shorter labels.
+DECK_DIAGRAM = """```mermaid
+flowchart LR
+    accTitle: Two loops, one pooled connection
+    accDescr: The client is made on loop 1, whose request pools a connection; loop 2 reuses it and the closed loop 1 raises.
+    subgraph L1["loop 1: asyncio.run()"]
+        init["initialize()<br/>AsyncOpenAI()"] --> reg["register_model()<br/>GET /v1/models"]
+    end
+    subgraph L2["loop 2: uvicorn"]
+        chat["first request<br/>reuses it"] --> boom["Event loop<br/>is closed"]
+    end
+    reg -- "pooled<br/>connection" --> chat
+```
+
+??? note "Text version of the diagram"
+    On loop 1, `asyncio.run(construct_stack)`, `initialize()` creates the client and
+    `register_model()` sends `GET /v1/models`. That request leaves a keep-alive connection in the
+    client's pool, and the connection's transport belongs to loop 1. Then loop 1 is closed. On loop
+    2, uvicorn's, the first request reuses that connection; its transport calls the closed loop 1,
+    which raises `RuntimeError: Event loop is closed`."""
+
+
+def deck() -> str:
+    """The opening deck: about ten slides, each from a page, a snippet or the manifests it summarises."""
+    manifest = episodes.load()
+    symptoms = _block_after("index.md", "**One bug, three symptoms.**", r"^\|.*?(?=\n\n)")
+    rule = re.search(r"\*\*(a client lives on the loop that uses it\.)\*\*", _read("fixes.md"))
+    if rule is None:
+        raise PluginError("docs/fixes.md no longer states the rule the deck's fix slide quotes")
+    outcomes = ["| # | episode | you will be able to |", "| --- | --- | --- |"]
+    outcomes += [f"| {e.number:02d} | {e.title} | {e.outcome} |" for e in manifest.episodes]
+    slides = [
+        _slide("One real production bug, end to end",
+               f"{_paragraph('index.md', '**What was reported.**')}\n\nToday: why it happened, how to make it "
+               "happen on purpose, how to fix it, what each fix costs, and how to keep it fixed.", kind="title"),
+        _slide("Two loops, one pooled connection",
+               DECK_DIAGRAM + "\n\n" + _paragraph("index.md", "**What it teaches.**").split(". ")[0] + ".",
+               kind="diagram"),
+        _slide("The crash in ten lines",
+               '```python\n--8<-- "docs/snippets/crash_in_ten_lines.py"\n```\n\n'
+               "Loop 1 prints its answer. Loop 2 ends in `RuntimeError: Event loop is closed`.", kind="code"),
+        _slide("One bug, three symptoms", symptoms + "\n\n" + _paragraph("index.md", '"It recovers" is no comfort:', keep=True),
+               kind="small"),
+        _slide("The fix", f"**{rule.group(1)[0].upper()}{rule.group(1)[1:]}**\n\n{_paragraph('index.md', '**Fix.**')}",
+               kind="small"),
+        _timeline_slide(),
+        _slide("What you will be able to do", "\n".join(outcomes), kind="dense"),
+        _agenda_slide(),
+        _labs_slide(),
+        _slide("Where to get help",
+               "- **A check fails**: read its hint first; it says what it saw and where to look. Then ask a helper.\n"
+               "- **A word is new**: the [glossary](../glossary.md).\n"
+               "- **The machine misbehaves**: `.venv/bin/looplab doctor` says what is wrong and how to fix it; "
+               "`.venv/bin/looplab cleanup` stops servers left running; a cell that hangs: *Kernel → Restart Kernel*.\n"
+               "- **The worked solutions** are on this site, under *Lab solutions*: try the lab first.\n"
+               "- **At the end**: the [feedback form](feedback.md), five minutes.", kind="small"),
+    ]
+    return '<div class="ll-deck" markdown>\n\n' + "\n\n".join(slides) + "\n\n</div>"
+
+
 _GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table": cost_table,
                "cli-reference": cli_reference, "timeline": timeline_table, "python-versions": python_versions,
                "instructor-notes": instructor_notes, "common-errors": common_errors,
-               "feedback-form": feedback_form}
+               "feedback-form": feedback_form, "deck": deck}
 
 
 # --- mkdocs events ---------------------------------------------------------------------------------
