@@ -8,6 +8,7 @@ Screenshots go to build/screenshots/.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -29,6 +30,13 @@ PAGES = {  # page -> (mermaid diagrams expected, text that must be on the page)
     "fixes.html": (0, "What each costs, measured"),
     "notebooks/03-reproduce-the-crash.html": (1, "500 RuntimeError: Event loop is closed"),
     "solutions/lab-05-fix-it-per-call.html": (0, "nothing leaked"),
+    "instructor/episodes.html": (0, "Notes for each episode follow"),
+    "instructor/common-errors.html": (0, "not yet: Exercise 5 (the per-call fix)"),
+    "glossary.html": (0, "Loop affinity"),
+    "instructor/feedback.html": (0, "How sure are you now?"),
+    "instructor/prerequisites.html": (0, "What learners will not need"),
+    "instructor/helpers.html": (0, "Unblocking without giving the answer"),
+    "instructor/deck.html": (1, "One real production bug, end to end"),
 }
 
 
@@ -86,3 +94,96 @@ def test_page_renders_offline_without_errors(browser, site_url, path):
     assert not errors, errors
     assert text in body
     assert drawn == diagrams, f"{drawn} diagrams drawn and visible, expected {diagrams}"
+
+
+def _offline_page(browser, site_url, viewport):
+    """A page with every non-local request blocked and every console error kept: (context, page, blocked, errors)."""
+    context = browser.new_context(viewport=viewport)
+    context.add_init_script(OPEN_SHADOW_ROOTS)
+    blocked, errors = [], []
+
+    def route(request_route):
+        url = request_route.request.url
+        if url.startswith(site_url) or url.startswith("data:") or url.startswith("blob:"):
+            request_route.continue_()
+        else:
+            blocked.append(url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    return context, page, blocked, errors
+
+
+def test_the_feedback_form_prints_alone_on_one_sheet(browser, site_url):
+    """Printed: no header, navigation or footer; every episode's row; two A4 pages at most (one sheet)."""
+    from looplab.course import episodes
+
+    context, page, blocked, errors = _offline_page(browser, site_url, {"width": 794, "height": 1123})
+    try:
+        page.goto(f"{site_url}/instructor/feedback.html", wait_until="networkidle")
+        page.emulate_media(media="print")
+        hidden = page.evaluate("""() => ['.md-header', '.md-sidebar--primary', '.md-footer', '.ll-form__screen-only']
+            .map((s) => document.querySelector(s)).every((el) => !el || getComputedStyle(el).display === 'none')""")
+        rows = page.locator(".ll-form__scale tbody tr").count()
+        radios = page.locator('.ll-form input[type="radio"]').count()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "instructor_feedback-printed.png"), full_page=True)
+        pdf = page.pdf(format="A4")
+    finally:
+        context.close()
+    assert not blocked and not errors, (blocked, errors)
+    assert hidden, "the printed form still shows the site's header, navigation or footer"
+    manifest = episodes.load()
+    assert rows == len(manifest.episodes) and radios >= 6 * rows
+    pages = max(int(n) for n in re.findall(rb"/Count (\d+)", pdf))  # the page tree's root counts them all
+    assert pages <= 2, f"the printed form takes {pages} A4 pages"
+
+
+SLIDES = """() => [...document.querySelectorAll('.ll-slide')].map((slide) => {
+    const box = slide.getBoundingClientRect();
+    const bottom = Math.max(...[...slide.querySelectorAll('*')].map((el) => el.getBoundingClientRect().bottom));
+    const right = Math.max(...[...slide.querySelectorAll('*')].map((el) => el.getBoundingClientRect().right));
+    return {visible: getComputedStyle(slide).visibility === 'visible', fits: bottom <= box.bottom + 1 && right <= box.right + 1,
+            title: slide.querySelector('h2').textContent};
+})"""
+
+
+def test_the_opening_deck_shows_one_slide_at_a_time_moves_with_the_keys_and_fits_1280x720(browser, site_url):
+    context, page, blocked, errors = _offline_page(browser, site_url, {"width": 1280, "height": 720})
+    try:
+        page.goto(f"{site_url}/instructor/deck.html", wait_until="networkidle")
+        page.wait_for_function(f"() => ({DRAWN_DIAGRAMS})() >= 1", timeout=20000)
+        first = page.evaluate(SLIDES)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "deck-slide-01.png"))
+        page.keyboard.press("ArrowRight")
+        second = page.evaluate(SLIDES)
+        counter = page.inner_text(".ll-deck__count")
+        page.screenshot(path=str(SCREENSHOTS / "deck-slide-02.png"))
+        for key in ("Space", "PageDown"):
+            page.keyboard.press(key)
+        fourth = page.evaluate(SLIDES)
+        page.keyboard.press("ArrowLeft")
+        third = page.evaluate(SLIDES)
+        address = page.url
+        page.select_option(".ll-deck__agenda", "half-day")
+        agendas = page.evaluate("() => [...document.querySelectorAll('.ll-agenda')].map((a) => [a.dataset.agenda, a.hidden])")
+        page.emulate_media(media="print")
+        pdf = page.pdf(format="A4")
+    finally:
+        context.close()
+    assert not blocked and not errors, (blocked, errors)
+    assert 8 <= len(first) <= 12, f"{len(first)} slides"
+    assert [s["visible"] for s in first] == [True] + [False] * (len(first) - 1)
+    assert [s["visible"] for s in second].index(True) == 1 and sum(s["visible"] for s in second) == 1
+    assert counter == f"2 / {len(first)}"
+    assert [s["visible"] for s in fourth].index(True) == 3 and [s["visible"] for s in third].index(True) == 2
+    assert address.endswith("#slide-3")
+    overflowing = [s["title"] for s in first if not s["fits"]]
+    assert not overflowing, f"slides whose content does not fit 1280x720: {overflowing}"
+    assert dict(agendas) == {"90min": True, "half-day": False}
+    pages = max(int(n) for n in re.findall(rb"/Count (\d+)", pdf))
+    assert pages == len(first), f"printed, the deck takes {pages} pages for {len(first)} slides"

@@ -24,14 +24,15 @@ def test_generated_parts_are_filled_in(built_site):
     for page in SITE.rglob("*.html"):
         assert "looplab:" not in re.sub(r"<pre.*?</pre>", "", page.read_text(), flags=re.S), \
             f"{page.relative_to(SITE)} still has a placeholder"
-    fixes = (SITE / "fixes.html").read_text()
+    fixes = re.sub(r"</?abbr[^>]*>", "", (SITE / "fixes.html").read_text())  # TLS, RTT carry hover definitions
     assert "per_call_shared_ssl" in fixes and "TLS handshakes / request" in fixes and "10 ms RTT" in fixes
     timeline = (SITE / "timeline.html").read_text()
     assert "https://github.com/ogx-ai/ogx/pull/1969" in timeline and "0.2.16" in timeline
     setup = (SITE / "setup.html").read_text()
     assert "What is verified where" in setup
     facilitator = (SITE / "facilitator.html").read_text()
-    assert "90-minute session" in facilitator and "Total" in facilitator and " s</td>" in facilitator
+    assert "90-minute session" in facilitator and "in total" in facilitator and " s</td>" in facilitator
+    assert "<td>0:05</td>" in facilitator and "learners code" in facilitator  # running start times
     reference = (SITE / "reference.html").read_text()
     assert "looplab mock-vllm" in reference and "--fault" in reference
 
@@ -43,3 +44,118 @@ def test_no_page_loads_a_script_or_stylesheet_from_elsewhere(built_site):
     for page in SITE.rglob("*.html"):
         found = remote.findall(page.read_text())
         assert not found, f"{page.relative_to(SITE)} loads {found[:3]}"
+
+
+def test_instructor_notes_have_a_heading_per_episode_and_include_the_notes_that_exist(built_site):
+    from looplab.course import episodes
+
+    page = (SITE / "instructor" / "episodes.html").read_text()
+    for episode in episodes.load().episodes:
+        assert f"{episode.number:02d} · {episode.title}" in page
+    for note in sorted((ROOT / "docs" / "instructor" / "notes").glob("[0-9][0-9].md")):
+        first_heading = re.search(r"^### (.+)$", note.read_text(), re.M).group(1)
+        assert first_heading in page, f"{note.name} is not included"
+    assert not (SITE / "instructor" / "notes").exists(), "the notes are parts of a page, not pages"
+
+
+# Accessibility: every diagram has a text alternative right after it, by one convention:
+#   ```mermaid                       (with `accTitle:` and `accDescr:`, the SVG's own name)
+#   ...
+#   ```
+#   ??? note "Text version of the diagram"
+#       the diagram in sentences or a numbered list
+# Notebooks are checked apart (their Markdown cells cannot hold admonitions).
+MERMAID_FENCE = re.compile(r"^```mermaid\n(.*?)^```\n", re.S | re.M)
+TEXT_VERSION = re.compile(r'\s*[?!]{3} note "Text version of the diagram"\n {4}\S')
+
+
+def test_every_diagram_in_the_pages_sources_has_a_text_version_next_to_it():
+    counts, missing = {}, []
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        text = page.read_text()
+        name = str(page.relative_to(ROOT))
+        diagrams = list(MERMAID_FENCE.finditer(text))
+        described = [m for m in diagrams if TEXT_VERSION.match(text, m.end())]
+        counts[name] = (len(diagrams), len(described))
+        missing += [f"{name}: diagram at line {text[:m.start()].count(chr(10)) + 1}" for m in diagrams
+                    if m not in described or "accTitle:" not in m.group(1) or "accDescr:" not in m.group(1)]
+    assert not missing, "a diagram without its text version (or accTitle/accDescr):\n" + "\n".join(missing)
+    assert counts["docs/index.md"] == (1, 1) and counts["docs/root-cause.md"] == (3, 3), counts
+
+
+def test_every_diagram_on_the_built_pages_has_a_text_version_next_to_it(built_site):
+    """The built pages too, so that diagrams a hook generates follow the same convention."""
+    missing = []
+    for page in sorted(SITE.rglob("*.html")):
+        if page.parent.name in ("notebooks", "solutions"):
+            continue
+        html = page.read_text()
+        for match in re.finditer(r'<pre class="mermaid">.*?</pre>', html, re.S):
+            if not re.match(r'\s*<details class="note">\s*<summary>Text version of the diagram</summary>',
+                            html[match.end():]):
+                missing.append(str(page.relative_to(SITE)))
+    assert not missing, f"diagrams without a text version right after them: {missing}"
+
+
+def test_the_common_errors_page_shows_every_hint_of_every_check(built_site):
+    """Counted from the checks' source here, independently of the page's generator: every
+    LabCheckFailed(exercise, hint) in a lab's or notebook's check module, and every hint a judge(...)
+    call passes (each wrong guess's and `otherwise`), stands on the page with its file and line."""
+    import ast
+    import html
+
+    page = (SITE / "instructor" / "common-errors.html").read_text()
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", page)))
+    course = ROOT / "looplab" / "course"
+    modules = [path for package in ("checks", "exercises") for path in sorted((course / package).glob("ep*.py"))
+               + sorted((course / package).glob("lab*.py")) + [course / package / "common.py"]
+               if path.exists()]
+    assert len(modules) >= 14, modules
+    counted = 0
+    for path in modules:
+        module = path.relative_to(course).with_suffix("").as_posix()
+        tree = ast.parse(path.read_text())
+        hints = [node.args[1] for node in ast.walk(tree) if isinstance(node, ast.Call)
+                 and getattr(node.func, "id", None) == "LabCheckFailed"]
+        for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "judge"):
+            keywords = {k.arg: k.value for k in call.keywords}
+            hints += [pair.elts[1] for pair in keywords["wrong"].elts] if "wrong" in keywords else []
+            hints += [keywords["otherwise"]]
+        shown = {int(n) for n in re.findall(rf'data-hint="{module}\.py:(\d+)"', page)}
+        assert shown == {hint.lineno for hint in hints}, f"{module}.py: {len(hints)} hints, {len(shown)} on the page"
+        counted += len(hints)
+        for hint in hints:
+            literals = [n.value for n in ast.walk(hint) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            longest = re.sub(r"\s+", " ", max(literals, key=len, default="")).replace("`", "").strip()
+            assert longest in text, f"{module}.py:{hint.lineno}: {longest[:60]!r} is not on the page"
+    assert counted >= 80, counted
+
+
+GLOSSARY_TERMS = ["Event loop", "asyncio.run()", "Coroutine", "Task", "Future", "Transport", "Selector", "Socket",
+                  "Connection pool", "Keep-alive", "HTTP/1.1 connection reuse", "AsyncOpenAI", "httpx2", "httpcore2",
+                  "Retries", "Lifespan", "uvicorn", "ASGI", "SSL context", "TLS handshake", "CA bundle", "truststore",
+                  "Provider and adapter", "initialize()", "register_model()", "construct_stack", "Mock vLLM",
+                  "Mini stack", "ResourceWarning", "CancelledError", "Loop affinity"]
+
+
+def test_the_glossary_defines_every_term_and_gives_the_mocks_own_keepalive(built_site):
+    from looplab.mock_vllm.settings import MockSettings
+
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", (SITE / "glossary.html").read_text()))
+    missing = [term for term in GLOSSARY_TERMS if term not in page]
+    assert not missing, missing
+    default = MockSettings().keepalive_s
+    assert f"{default:g} seconds for the bundled mock" in page, "the glossary's keep-alive must be the mock's default"
+    assert page.count("Taught in") + page.count("See Reference") >= 25, "each term says where it is taught"
+
+
+def test_the_feedback_form_asks_about_every_episodes_outcome(built_site):
+    import html
+
+    from looplab.course import episodes
+
+    page = html.unescape((SITE / "instructor" / "feedback.html").read_text())
+    for episode in episodes.load().episodes:
+        assert f'data-episode="{episode.number}"' in page
+        assert episode.outcome[1:] in page, f"episode {episode.number}'s outcome is not on the form"
+    assert "<form" in page and "action=\"#\"" in page and "https://" not in page.split("<form", 1)[1].split("</form>")[0]

@@ -6,7 +6,9 @@
   build: run the tests again. Notebooks are never executed a second time here.
 * Placeholders in pages (``<!-- looplab:NAME -->``): the episodes table, the agendas with measured
   run times, the cost table from a recorded benchmark run (docs/data/strategy-costs.json), the upstream
-  timeline (looplab/course/timeline.yml) and the CLI reference.
+  timeline (looplab/course/timeline.yml) and the CLI reference; the facilitator kit's pages (the
+  opening deck, the feedback form, the common errors per lab, the instructor notes' headings) come
+  from :mod:`looplab.course.kit`.
 * The vendored mermaid (``docs/assets/vendor/mermaid.min.js``), so diagrams render offline.
 
 Referenced from ``mkdocs.yml`` as ``hooks: [docs/hooks/site.py]``; kept beside the pages it builds
@@ -24,7 +26,7 @@ from typing import Any
 import nbformat
 from mkdocs.exceptions import PluginError
 
-from looplab.course import episodes
+from looplab.course import episodes, kit
 from looplab.project import ROOT
 
 DOCS = ROOT / "docs"
@@ -78,8 +80,14 @@ def navigation() -> list[dict[str, Any]]:
                           {"Upstream, after the fix": "timeline.md"}, {"The source article": "article.md"}]},
         {"Notebooks": notebooks},
         {"Lab solutions": [{"About the labs": "labs.md"}, *solutions]},
-        {"Facilitators": [{"Facilitator guide": "facilitator.md"}, {"Setup": "setup.md"}]},
-        {"Reference": "reference.md"},
+        {"Instructors": [{"Facilitator guide": "facilitator.md"}, {"Setup": "setup.md"},
+                         {"Prerequisites and learner profile": "instructor/prerequisites.md"},
+                         {"Opening deck": "instructor/deck.md"},
+                         {"Instructor notes per episode": "instructor/episodes.md"},
+                         {"Helper guidance": "instructor/helpers.md"},
+                         {"Common errors per lab": "instructor/common-errors.md"},
+                         {"Feedback form": "instructor/feedback.md"}]},
+        {"Reference": [{"Command line and servers": "reference.md"}, {"Glossary": "glossary.md"}]},
     ]
 
 
@@ -101,32 +109,56 @@ def episodes_table() -> str:
     return "\n".join(rows)
 
 
-def agendas() -> str:
+def _lab_notebook(number: int) -> Path | None:
+    return next(iter(sorted((ROOT / "solutions").glob(f"lab-{number:02d}-*.ipynb"))), None)
+
+
+def _agenda_row(slot: episodes.Slot, timings: dict[str, float], base: str) -> str:
+    start = episodes.clock_time(slot.start)
+    if slot.kind == "episode":
+        e = slot.episode
+        run = timings.get(f"notebooks/{e.stem}.ipynb")
+        return (f"| {start} | [{e.number:02d} · {e.title}]({base}notebooks/{e.stem}.ipynb) | {e.minutes} "
+                f"({e.teaching} teaching, {e.exercises} exercises) | {e.exercises} | "
+                f"{f'{run:.0f} s' if run else 'not measured'} |")
+    if slot.kind == "lab":
+        e, lab = slot.episode, _lab_notebook(slot.episode.number)
+        title = f"Lab {e.number:02d} · {e.lab['title']}"
+        run = timings.get(f"solutions/{lab.name}") if lab else None
+        return (f"| {start} | {f'[{title}]({base}solutions/{lab.name})' if lab else title} | {slot.minutes} | "
+                f"{slot.minutes} | {f'{run:.0f} s (solved)' if run else 'not measured'} |")
+    part = {"intro": f"Introduction: the incident in one page ([the opening deck]({base}instructor/deck.md))",
+            "break": "**Break**",
+            "wrap-up": f"Wrap-up: key points, questions, the review checklist, the [feedback form]"
+                       f"({base}instructor/feedback.md)"}[slot.kind]
+    return f"| {start} | {part} | {slot.minutes} | | |"
+
+
+def agendas(base: str = "") -> str:
+    """Each agenda of episodes.yml as a table with running start times; refuses a plan that does not
+    fit its clock (the message names the agenda, its total and its clock)."""
     manifest, timings = episodes.load(), _timings()
+    problems = manifest.agenda_problems()
+    if problems:
+        raise PluginError("episodes.yml: the agendas do not fit:\n- " + "\n- ".join(problems))
     out = []
     for key, agenda in manifest.agendas.items():
-        chosen = [e for e in manifest.episodes if key in e.agendas]
-        with_labs = agenda.get("labs", False)
-        rows = [f"### {agenda['title']}", "",
-                "| part | minutes | measured run time |", "| --- | --- | --- |",
-                f"| Introduction: the incident in one page | {agenda['intro']} | |"]
-        total = agenda["intro"]
-        for e in chosen:
-            run = timings.get(f"notebooks/{e.stem}.ipynb")
-            rows.append(f"| {e.number:02d} · {e.title} | {e.minutes} | {f'{run:.0f} s' if run else 'not measured'} |")
-            total += e.minutes
-            if with_labs and e.lab:
-                lab = next(iter(sorted((ROOT / "solutions").glob(f"lab-{e.number:02d}-*.ipynb"))), None)
-                run = timings.get(f"solutions/{lab.name}") if lab else None
-                rows.append(f"| Lab {e.number:02d} · {e.lab['title']} | {e.lab['minutes']} | "
-                            f"{f'{run:.0f} s' if run else 'not measured'} (solved) |")
-                total += e.lab["minutes"]
-        if agenda.get("breaks"):
-            rows.append(f"| Breaks | {agenda['breaks']} | |")
-            total += agenda["breaks"]
-        rows.append(f"| Wrap-up: key points, questions, the review checklist | {agenda['wrap_up']} | |")
-        total += agenda["wrap_up"]
-        rows.append(f"| **Total** | **{total}** ({total // 60} h {total % 60:02d} min) | |")
+        slots = manifest.schedule(key)
+        total, coding = sum(s.minutes for s in slots), sum(s.coding for s in slots)
+        labs = sum(s.coding for s in slots if s.kind == "lab")
+        rows = [f"### {agenda.title}", ""]
+        if agenda.summary:
+            rows += [agenda.summary, ""]
+        if agenda.leaves_out:
+            rows += ["It leaves out:", ""]
+            rows += [f"- **{n:02d} · {manifest.episode(n).title}**: {why}" for n, why in sorted(agenda.leaves_out.items())]
+            rows.append("")
+        rows += ["| start | part | minutes | learners code | measured run time |", "| --- | --- | --- | --- | --- |"]
+        rows += [_agenda_row(slot, timings, base) for slot in slots]
+        rows.append(f"| {episodes.clock_time(total)} | **End** | **{total}** in total ({total // 60} h {total % 60:02d} min) | "
+                    f"**{coding}** | |")
+        rows += ["", f"Learners write code for {coding} of the {total} minutes: {labs} in the labs and "
+                 f"{coding - labs} in the episodes' exercises."]
         out.append("\n".join(rows))
     return "\n\n".join(out)
 
@@ -201,7 +233,10 @@ def timeline_table() -> str:
 
 
 _GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table": cost_table,
-               "cli-reference": cli_reference, "timeline": timeline_table, "python-versions": python_versions}
+               "cli-reference": cli_reference, "timeline": timeline_table, "python-versions": python_versions,
+               # the facilitator kit (looplab/course/kit.py)
+               "instructor-notes": kit.instructor_notes, "common-errors": kit.common_errors,
+               "feedback-form": kit.feedback_form, "deck": kit.deck}
 
 
 # --- mkdocs events ---------------------------------------------------------------------------------
@@ -229,5 +264,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         generator = _GENERATORS.get(match.group(1))
         if generator is None:
             raise PluginError(f"{page.file.src_path}: unknown placeholder {match.group(0)}")
-        return generator()
+        try:
+            return generator()
+        except kit.KitError as error:
+            raise PluginError(f"{page.file.src_path}: {error}") from None
     return _PLACEHOLDER.sub(replace, markdown)

@@ -4,6 +4,12 @@ Each notebook's first cell (tagged ``episode-header``)
 is written from the manifest by ``looplab episodes sync``; ``--check`` fails when a notebook
 disagrees, so CI catches a header edited by hand. The site's navigation and the agendas read the
 same manifest.
+
+An agenda is a ``clock`` (the minutes the session has) and an ordered ``plan``: ``intro``,
+``episode``, ``lab``, ``break`` and ``wrap-up`` items. An episode's minutes are its teaching plus
+its exercises, a lab's its ``lab.minutes``. :meth:`Manifest.schedule` gives each item its start
+time; :meth:`Manifest.agenda_problems` says, in words, where a plan does not fit its clock or
+disagrees with the episodes (the website refuses to build then; the notebook headers do not care).
 """
 
 from __future__ import annotations
@@ -46,16 +52,136 @@ class Episode:
         return self.teaching + self.exercises
 
 
+#: what a plan item may be: ``- intro: 5``, ``- episode: 3``, ``- lab: 3``, ``- break: 15``, ``- wrap-up: 10``
+PLAN_KINDS = ("intro", "episode", "lab", "break", "wrap-up")
+
+
+@dataclass(frozen=True)
+class Agenda:
+    key: str
+    title: str
+    clock: int  # the minutes the session has
+    plan: list[tuple[str, int]]  # (kind, minutes) for intro/break/wrap-up, (kind, episode number) otherwise
+    summary: str = ""
+    leaves_out: dict[int, str] = field(default_factory=dict)  # episode number -> why this agenda skips it
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One row of an agenda: what, when it starts (minutes into the session) and for how long."""
+    kind: str
+    start: int
+    minutes: int
+    episode: Episode | None = None
+    coding: int = 0  # of these minutes, how many learners spend writing code
+
+    @property
+    def end(self) -> int:
+        return self.start + self.minutes
+
+
+def clock_time(minutes: int) -> str:
+    """Minutes into the session as the agenda prints them: 0:00, 0:13, 1:05."""
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
 @dataclass
 class Manifest:
     episodes: list[Episode]
-    agendas: dict[str, dict[str, Any]]
+    agendas: dict[str, Agenda]
 
     def episode(self, number: int) -> Episode:
         for episode in self.episodes:
             if episode.number == number:
                 return episode
         raise KeyError(f"no episode {number} in {MANIFEST.name}")
+
+    def schedule(self, key: str) -> list[Slot]:
+        """The agenda's plan with a running start time."""
+        slots, start = [], 0
+        for kind, value in self.agendas[key].plan:
+            episode = self.episode(value) if kind in ("episode", "lab") else None
+            if kind == "episode":
+                minutes, coding = episode.minutes, episode.exercises
+            elif kind == "lab":
+                minutes = coding = int(episode.lab["minutes"])
+            else:
+                minutes, coding = value, 0
+            slots.append(Slot(kind, start, minutes, episode, coding))
+            start += minutes
+        return slots
+
+    def agenda_problems(self) -> list[str]:
+        """Every way an agenda does not fit its clock or disagrees with the episodes, in words."""
+        problems = []
+        for key, agenda in self.agendas.items():
+            name = f"agenda {key!r} ({agenda.title})"
+            slots = self.schedule(key)
+            total = sum(s.minutes for s in slots)
+            if total != agenda.clock:
+                over = total - agenda.clock
+                sums = " + ".join(f"{_label(s)} {s.minutes}" for s in slots)
+                problems.append(
+                    f"{name}: the plan adds up to {total} min but its clock is {agenda.clock} min "
+                    f"({abs(over)} min {'over' if over > 0 else 'short'}). The plan: {sums}. Episodes count "
+                    f"teaching + exercises, labs their lab.minutes: rebalance the plan in {MANIFEST.name} "
+                    "(shorten or drop a break, the intro or the wrap-up; or move an episode to leaves_out)")
+            taught = [s.episode.number for s in slots if s.kind == "episode"]
+            seen: set[int] = set()
+            for slot in slots:
+                if slot.kind == "lab" and slot.episode.number not in seen:
+                    problems.append(f"{name}: lab {slot.episode.number} comes before (or without) its episode "
+                                    f"{slot.episode.number}: a lab practises what its notebook taught")
+                if slot.kind == "episode":
+                    if slot.episode.number in seen:
+                        problems.append(f"{name}: episode {slot.episode.number} is in the plan twice")
+                    seen.add(slot.episode.number)
+            for episode in self.episodes:
+                listed = key in episode.agendas
+                if listed and episode.number not in taught:
+                    problems.append(f"{name}: episode {episode.number} lists {key!r} in its agendas but the "
+                                    "plan leaves it out: add it to the plan, or remove the agenda from the episode")
+                if not listed and episode.number in taught:
+                    problems.append(f"{name}: episode {episode.number} is in the plan but does not list {key!r} "
+                                    "in its agendas")
+                if episode.number not in taught and episode.number not in agenda.leaves_out:
+                    problems.append(f"{name}: the plan leaves out episode {episode.number}: say why under "
+                                    "leaves_out (the agenda's intro line tells the facilitator)")
+                if episode.number in taught and episode.number in agenda.leaves_out:
+                    problems.append(f"{name}: episode {episode.number} is in the plan and in leaves_out")
+        return problems
+
+
+def _label(slot: Slot) -> str:
+    if slot.kind == "episode":
+        return f"{slot.episode.number:02d}"
+    if slot.kind == "lab":
+        return f"lab {slot.episode.number:02d}"
+    return slot.kind
+
+
+def _agenda(key: str, data: dict[str, Any], episodes: list[Episode], path: Path) -> Agenda:
+    where = f"{path.name}: agenda {key!r}"
+    for required in ("title", "clock", "plan"):
+        if required not in data:
+            raise ValueError(f"{where} needs {required!r}")
+    by_number = {e.number: e for e in episodes}
+    plan = []
+    for item in data["plan"]:
+        if not (isinstance(item, dict) and len(item) == 1):
+            raise ValueError(f"{where}: each plan item is one `kind: value` pair, like `- episode: 3`; got {item!r}")
+        ((kind, value),) = item.items()
+        if kind not in PLAN_KINDS:
+            raise ValueError(f"{where}: unknown plan item {kind!r} (one of {', '.join(PLAN_KINDS)})")
+        if not isinstance(value, int) or value < 0:
+            raise ValueError(f"{where}: `{kind}` needs a whole number, got {value!r}")
+        if kind in ("episode", "lab") and value not in by_number:
+            raise ValueError(f"{where}: there is no episode {value}")
+        if kind == "lab" and not by_number[value].lab:
+            raise ValueError(f"{where}: episode {value} has no lab (give it `lab: {{title, minutes}}` first)")
+        plan.append((kind, value))
+    leaves_out = {int(n): str(why) for n, why in (data.get("leaves_out") or {}).items()}
+    return Agenda(key, data["title"], int(data["clock"]), plan, data.get("summary", "").strip(), leaves_out)
 
 
 def load(path: Path = MANIFEST) -> Manifest:
@@ -68,7 +194,8 @@ def load(path: Path = MANIFEST) -> Manifest:
         unknown = set(episode.agendas) - set(data["agendas"])
         if unknown:
             raise ValueError(f"{path.name}: episode {episode.number} names unknown agendas {sorted(unknown)}")
-    return Manifest(episodes, data["agendas"])
+    agendas = {key: _agenda(key, value, episodes, path) for key, value in data["agendas"].items()}
+    return Manifest(episodes, agendas)
 
 
 def header_markdown(episode: Episode, *, kind: str = "Episode") -> str:
