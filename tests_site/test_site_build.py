@@ -128,7 +128,7 @@ def test_the_common_errors_page_shows_every_hint_of_every_check(built_site):
             literals = [n.value for n in ast.walk(hint) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
             longest = re.sub(r"\s+", " ", max(literals, key=len, default="")).replace("`", "").strip()
             assert longest in text, f"{module}.py:{hint.lineno}: {longest[:60]!r} is not on the page"
-    assert counted >= 80, counted
+    assert counted >= 70, counted  # 73 when written: a floor, so a parser that finds nothing fails
 
 
 GLOSSARY_TERMS = ["Event loop", "asyncio.run()", "Coroutine", "Task", "Future", "Transport", "Selector", "Socket",
