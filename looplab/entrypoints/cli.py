@@ -43,6 +43,8 @@ COMMANDS = [
             "generate labs/ from solutions/ (build), or check learners' lab notebooks"),
     Command("episodes", "looplab.entrypoints.course_cli:EpisodesCommand",
             "write notebook headers from episodes.yml (sync), or check them"),
+    Command("demos", "looplab.entrypoints.course_cli:DemosCommand",
+            "the same bug elsewhere: list the cases, or run one broken and fixed"),
     Command("cleanup", "looplab.entrypoints.servers_cli:CleanupCommand",
             "stop looplab servers left running (found by their process tag)"),
     Command("doctor", "looplab.entrypoints.doctor", "check this machine for the workshop"),

@@ -57,3 +57,48 @@ class EpisodesCommand:
             print("run `looplab episodes sync` and commit the result", file=sys.stderr)
             return 1
         return 0
+
+
+class DemosCommand:
+    """``looplab demos list`` (the cases of the same bug elsewhere) and ``looplab demos run NAME``."""
+
+    @staticmethod
+    def add_arguments(p: argparse.ArgumentParser) -> None:
+        actions = p.add_subparsers(dest="demos_command", required=True, metavar="ACTION")
+        actions.add_parser("list", help="name every case, its fix pattern and the reports it comes from")
+        run = actions.add_parser("run", help="run one case, broken then fixed, against the mock (or --base-url)")
+        run.add_argument("name", help="a case's name, as `looplab demos list` gives it")
+        run.add_argument("--variant", choices=["broken", "fixed", "both"], default="both")
+        run.add_argument("--base-url", help="an OpenAI-compatible backend (default: a mock started for the run)")
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        import contextlib
+
+        from ..course.demos import cases
+
+        if args.demos_command == "list":
+            for case in cases.CASES:
+                print(f"{case.number}  {case.name:<17} {case.pattern:<15} {case.title}")
+                print(f"   {'':<17} {'':<15} seen in {', '.join(case.seen_in)}")
+            return 0
+        if args.name not in cases.BY_NAME:
+            print(f"looplab demos: no case {args.name!r}; `looplab demos list` names them "
+                  f"({', '.join(cases.BY_NAME)})", file=sys.stderr)
+            return 2
+        with contextlib.ExitStack() as stack:
+            base_url = args.base_url
+            if base_url is None:
+                from ..servers import start_mock
+
+                base_url = stack.enter_context(start_mock()).base_url
+            for variant in (["broken", "fixed"] if args.variant == "both" else [args.variant]):
+                result = cases.run(args.name, variant, base_url)
+                print(f"{variant}:")
+                for s in result["steps"]:
+                    print(f"  {s['step']}: {'ok' if s['outcome'] == 'ok' else s['root']}")
+                for ignored in result["ignored"]:
+                    print(f"  Exception ignored in {ignored['in'][:60]}: {ignored['root']}")
+                if result["resource_warnings"]:
+                    print(f"  ResourceWarning: {result['resource_warnings'][0]}")
+        return 0
