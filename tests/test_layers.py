@@ -32,9 +32,10 @@ ALLOWED = {
     "inside": {"serve"},  # the release wrapper watches its parent with looplab.servers.serve
     "serve": set(),  # the server side of servers/: standard library and uvicorn (and its own folder)
     "course": {"studied", "servers", "proofs", "real", "base", "inside"},
-    "entrypoints": {"studied", "servers", "proofs", "real", "course", "base", "inside", "serve"},
-    "root": {"studied", "servers", "proofs", "real", "course", "entrypoints", "base", "inside", "serve"},
+    "entrypoints": {"studied", "servers", "proofs", "real", "course", "base", "inside", "serve", "tools"},
+    "root": {"studied", "servers", "proofs", "real", "course", "entrypoints", "base", "inside", "serve", "tools"},
     "hooks": {"course", "entrypoints", "base"},
+    "tools": set(),  # what a team takes home: nothing else of looplab
 }
 for _layer in ALLOWED.values():  # the server side of process handling is part of it
     if "servers" in _layer:
@@ -44,6 +45,7 @@ INSIDE_PACKAGES = {
     "looplab.real.inside.tiny_model": {"torch", "transformers", "tokenizers"},
     "looplab.real.inside.release_wrapper": {"uvicorn", "openai", "llama_stack", "looplab"},
     "looplab.course.demos": {"openai", "anyio"},
+    "looplab.tools": {"pytest"},  # the standard library (and pytest, for the guard's plugin): a team's own interpreter
 }
 
 

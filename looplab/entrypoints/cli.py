@@ -45,6 +45,10 @@ COMMANDS = [
             "write notebook headers from episodes.yml (sync), or check them"),
     Command("demos", "looplab.entrypoints.course_cli:DemosCommand",
             "the same bug elsewhere: list the cases, or run one broken and fixed"),
+    Command("lint", "looplab.tools.lint",
+            "find the bug's shapes in Python source (rules LL001-LL005; --json; exit 1 on findings)",
+            "Find the two-loop bug's shapes statically: clients made in start-up code, asyncio.run then a server, "
+            "caches keyed without the loop, clients never closed, clients crossing asyncio.run calls."),
     Command("cleanup", "looplab.entrypoints.servers_cli:CleanupCommand",
             "stop looplab servers left running (found by their process tag)"),
     Command("doctor", "looplab.entrypoints.doctor", "check this machine for the workshop"),

@@ -28,9 +28,10 @@ class Session:
 
 class ClosingSession:
     def __init__(self, base_url: str) -> None:
-        self.client = AsyncOpenAI(base_url=base_url, api_key="-", max_retries=0)
+        self.base_url = base_url
 
-    async def __aenter__(self) -> ClosingSession:
+    async def __aenter__(self) -> ClosingSession:  # made on the loop that will use it, and close it
+        self.client = AsyncOpenAI(base_url=self.base_url, api_key="-", max_retries=0)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
