@@ -78,7 +78,7 @@ def markdown_table() -> str:
                     f"{e.released or '-'} | {e.verified} |")
     for item in elsewhere():
         repo, number = item["ref"].split("#")
-        rows.append(f"| {item['date']} | [{item['ref']}](https://github.com/{repo}/issues/{number}) | "
+        rows.append(f"| {item.get('date') or '?'} | [{item['ref']}](https://github.com/{repo}/issues/{number}) | "
                     f"{item['what']} | - | {item['verified']} |")
     return "\n".join(rows)
 
