@@ -54,7 +54,8 @@ def test_every_upstream_number_in_the_material_is_in_the_timeline():
     for name, text in material().items():
         numbers, external, _ = cited(text)
         unknown += [f"{name}: #{n}" for n in sorted(numbers - known)]
-        unknown += [f"{name}: {ref}" for ref in sorted(external - elsewhere)]
+        upstream = {f"{timeline.load_raw()['repository']}#{n}" for n in known}  # ogx-ai/ogx#5130 is event 5130
+        unknown += [f"{name}: {ref}" for ref in sorted(external - elsewhere - upstream)]
     assert not unknown, "cited but not in looplab/course/timeline.yml (check it in its thread, then add it):\n" + \
         "\n".join(unknown)
 
