@@ -495,3 +495,35 @@ def _is_socket(path: str) -> bool:
         return stat.S_ISSOCK(os.lstat(path).st_mode)
     except OSError:
         return False
+
+
+# --- /metrics: the dashboard's first series, as real vLLM names and types them -------------------
+
+DASHBOARD = ["vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:request_success",
+             "vllm:prompt_tokens", "vllm:generation_tokens", "vllm:e2e_request_latency_seconds",
+             "vllm:time_to_first_token_seconds"]
+
+
+def _metric_shapes(base_url: str) -> dict[str, tuple[str, frozenset, tuple]]:
+    """name -> (type, label names, histogram bucket bounds) after one chat request, read by prometheus_client."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with httpx2.Client(base_url=base_url, timeout=60, headers={"authorization": f"Bearer {KEY}"}) as client:
+        client.post("/v1/chat/completions", json=chat(max_tokens=2)).raise_for_status()
+        response = client.get("/metrics")
+    response.raise_for_status()
+    assert response.headers["content-type"].startswith("text/plain"), response.headers["content-type"]
+    shapes = {}
+    for family in text_string_to_metric_families(response.text):
+        if family.name in DASHBOARD:
+            labels = frozenset(k for s in family.samples for k in s.labels if k != "le")
+            buckets = tuple(sorted({float(s.labels["le"]) for s in family.samples if "le" in s.labels}))
+            shapes[family.name] = (family.type, labels, buckets)
+    return shapes
+
+
+def test_mock_metrics_have_real_vllms_names_types_labels_and_buckets(real, mock):
+    real_shapes, mock_shapes = _metric_shapes(real.url), _metric_shapes(mock.url)
+    assert set(real_shapes) == set(DASHBOARD), f"real vLLM no longer serves {set(DASHBOARD) - set(real_shapes)}"
+    for name in DASHBOARD:
+        assert mock_shapes.get(name) == real_shapes[name], name

@@ -17,6 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from . import connections, errors, generation, sampling
 from .errors import APIError, JSONResponse, bad_request
 from .faults import FaultPlan
+from .metrics import CONTENT_TYPE, Metrics
 from .protocol import ChatCompletionRequest, CompletionRequest, TokenizeRequest
 from .requestlog import RequestLog, RequestLogMiddleware
 from .settings import VLLM_VERSION, MockSettings
@@ -59,6 +60,7 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
     app = FastAPI(title="looplab mock vLLM", version=VLLM_VERSION, docs_url=None, redoc_url=None,
                   openapi_url=None, lifespan=lifespan, default_response_class=JSONResponse)
     app.state.settings, app.state.request_log = settings, log
+    metrics = app.state.metrics = Metrics(settings.models)
     errors.install(app)
     app.add_middleware(RequestLogMiddleware, log=log)
     if settings.api_key:
@@ -144,32 +146,53 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
         rid = generation.new_id("chatcmpl" if chat else "cmpl")
         record.update(id=rid, completion_tokens=sum(len(o.tokens) for o in outputs))
 
+        def served() -> None:  # the engine is done with it: vLLM's success counters move here
+            now = time.monotonic()
+            metrics.succeeded(model, reasons=[o.finish_reason for o in outputs], prompt_tokens=prompt_tokens,
+                              generated=record["completion_tokens"], ttft_s=record["t_first_token"] - record["t_start"],
+                              e2e_s=now - record["t_start"])
+
         if not req.stream:
-            if fault == "stall":
-                record["outcome"] = "stalled"
-                await asyncio.sleep(settings.stall_s)
-                connections.drop(request.scope.get("client"))
-                return Response(status_code=504)
-            if fault == "drop":
-                record["outcome"] = "dropped"
-                connections.drop(request.scope.get("client"))
-                return Response(status_code=502)  # never reaches the client: its connection is gone
-            await pause(settings.ttft_ms)
-            record["t_first_token"] = time.monotonic()
-            await pause(settings.itl_ms * max(0, max(len(o.tokens) for o in outputs) - 1))
-            build = generation.chat_completion if chat else generation.text_completion
-            return JSONResponse(build(rid, model, outputs, prompt_tokens))
+            metrics.started(model)
+            try:
+                return await answer(record, fault, outputs, served, chat=chat, rid=rid, model=model,
+                                    prompt_tokens=prompt_tokens, request=request)
+            finally:
+                metrics.ended(model)
 
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         return StreamingResponse(
-            stream(request, rid, model, outputs, prompt_tokens, chat=chat, fault=fault, usage=include_usage),
+            stream(request, rid, model, outputs, prompt_tokens, chat=chat, fault=fault, usage=include_usage,
+                   served=served),
             media_type="text/event-stream; charset=utf-8")
 
+    async def answer(record: dict, fault: str | None, outputs: list[generation.Output], served: Any, *,
+                     chat: bool, rid: str, model: str, prompt_tokens: int, request: Request) -> Response:
+        """A whole (non-streamed) answer, after the latency knobs; faults end it early."""
+        if fault == "stall":
+            record["outcome"] = "stalled"
+            await asyncio.sleep(settings.stall_s)
+            connections.drop(request.scope.get("client"))
+            return Response(status_code=504)
+        if fault == "drop":
+            record["outcome"] = "dropped"
+            connections.drop(request.scope.get("client"))
+            return Response(status_code=502)  # never reaches the client: its connection is gone
+        await pause(settings.ttft_ms)
+        record["t_first_token"] = time.monotonic()
+        await pause(settings.itl_ms * max(0, max(len(o.tokens) for o in outputs) - 1))
+        build = generation.chat_completion if chat else generation.text_completion
+        body = build(rid, model, outputs, prompt_tokens)
+        served()
+        return JSONResponse(body)
+
     async def stream(request: Request, rid: str, model: str, outputs: list[generation.Output],
-                     prompt_tokens: int, *, chat: bool, fault: str | None, usage: bool) -> AsyncIterator[bytes]:
+                     prompt_tokens: int, *, chat: bool, fault: str | None, usage: bool,
+                     served: Any) -> AsyncIterator[bytes]:
         record = request.scope["state"]["record"]
         maker = generation.ChunkMaker(rid, model, chat=chat)
         client = request.scope.get("client")
+        metrics.started(model)  # here, not before: a stream nobody starts reading never runs its finally
         try:
             await pause(settings.ttft_ms)
             record["t_first_token"] = time.monotonic()
@@ -192,6 +215,7 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
                         return
                     is_final_frame = last and i == len(outputs) - 1 and not usage
                     yield _sse(maker.token(i, token, out.finish_reason if last else None, last_frame=is_final_frame))
+            served()
             if usage:
                 yield _sse(maker.usage(prompt_tokens, sum(len(o.tokens) for o in outputs)))
             yield _sse("[DONE]")
@@ -199,10 +223,16 @@ def create_app(settings: MockSettings | None = None) -> FastAPI:
             if record["outcome"] == "ok":
                 record["outcome"] = "client_disconnected"
             raise
+        finally:
+            metrics.ended(model)
 
     @app.get("/health")
     async def health() -> Response:
         return Response(status_code=200)
+
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
 
     @app.get("/version")
     async def version() -> dict[str, str]:
