@@ -9,6 +9,7 @@ The house, in layers (``looplab/README.md`` has the import rules)::
     real/                         the real systems: a real vLLM, the released Llama Stacks
     course/                       notebook helpers, lab checks, labs, episodes, the guard, demos/
     entrypoints/                  the looplab command, doctor, the pytest plugin
+    tools/                        what a team takes home: looplab lint, the loop guard
 
 Notebooks and labs use the small, stable API below, imported from ``looplab`` itself (as httpx's
 users write ``httpx.AsyncClient``): the modules behind it may move, these names do not. Each name
@@ -33,7 +34,7 @@ _API = {
     "backend": "looplab.course.helpers", "start_mock": "looplab.servers", "start_stack": "looplab.servers",
     # small requests and readable output
     "chat": "looplab.course.helpers", "error_of": "looplab.course.helpers", "Table": "looplab.course.helpers",
-    "request_log": "looplab.course.helpers", "lines_with": "looplab.course.helpers",
+    "request_log": "looplab.course.helpers", "lines_with": "looplab.course.helpers", "served": "looplab.course.helpers",
     # proofs
     "burst": "looplab.proofs.verify", "run_burst": "looplab.proofs.verify",
     "delivery_counts": "looplab.proofs.verify", "wait_until": "looplab.proofs.verify",
@@ -48,7 +49,8 @@ _API = {
 #: Modules notebooks use as a whole: ``from looplab import checks``.
 _MODULES = {"checks": "looplab.course.checks", "exercises": "looplab.course.exercises", "expect": "looplab.course.expect",
             "measure": "looplab.course.measure", "releases": "looplab.real.releases",
-            "verify": "looplab.proofs.verify"}
+            "verify": "looplab.proofs.verify", "cases": "looplab.course.demos.cases", "lint": "looplab.tools.lint",
+            "loopguard": "looplab.tools.loopguard"}
 
 __all__ = sorted([*_API, *_MODULES])
 

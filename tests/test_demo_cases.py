@@ -66,3 +66,19 @@ def test_a_case_reads_in_a_minute():
 def test_an_unknown_case_is_named_with_the_known_ones():
     with pytest.raises(KeyError, match="cli_reruns"):
         cases.case("nope")
+
+
+def test_the_failed_command_was_served_anyway():
+    """Notebook 08's exercise 8.1, as a fact: case 1's second command fails, and vLLM answered it."""
+    from looplab.course.helpers import served
+
+    with start_mock(keepalive_s=60) as mock:
+        result = cases.run("cli_reruns", "broken", mock.base_url)
+        assert [s["outcome"] for s in result["steps"]] == ["ok", "error"]
+        assert served(mock.base_url) == 2
+
+
+def test_under_the_guard_the_crossing_names_where_the_client_was_made(backend):
+    result = cases.run("warm_start", "broken", backend.base_url, guard=True)
+    error = result["steps"][-1]["error"]
+    assert error.startswith("LoopAffinityError: AsyncOpenAI made at ") and "warm_start.py:" in error, error

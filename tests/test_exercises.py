@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from looplab.course import answers, exercises  # noqa: F401 (answers: the package the folded cells come from)
-from looplab.course.answers import ep01, ep02, ep03, ep04, ep05, ep06, ep07, ep08
+from looplab.course.answers import ep01, ep02, ep03, ep04, ep05, ep06, ep07, ep08, ep09
 from looplab.course.feedback import LabCheckFailed
 from looplab.project import ROOT
 
@@ -89,9 +89,9 @@ MEASURED = {
     "ep07": (exercises.predict_the_failing_adapters, ({"broken": "failed", "LazyTouchedAtStartup": "failed",
                                                        "per_call": "passed", "per_loop": "passed",
                                                        "lifespan": "passed", "per_call_shared_ssl": "passed"},)),
-    "ep08": (exercises.predict_the_generations, (6,)),
+    "ep09": (exercises.predict_the_generations, (6,)),
 }
-ANSWERS = {"ep01": ep01, "ep02": ep02, "ep03": ep03, "ep05": ep05, "ep06": ep06, "ep07": ep07, "ep08": ep08}
+ANSWERS = {"ep01": ep01, "ep02": ep02, "ep03": ep03, "ep05": ep05, "ep06": ep06, "ep07": ep07, "ep09": ep09}
 
 
 @pytest.mark.parametrize("episode", sorted(MEASURED))
@@ -116,8 +116,8 @@ def test_the_folded_prediction_passes_against_the_measurement(episode, capsys):
     ("ep06", 0, "saves *building* the context"),
     ("ep07", ["broken"], "A lazy fix holds only while start-up never touches the client"),
     ("ep07", ["per_call"], "Which adapters create"),
-    ("ep08", 7, "there is no crash to retry"),
-    ("ep08", 8, "neither run retries anything"),
+    ("ep09", 7, "there is no crash to retry"),
+    ("ep09", 8, "neither run retries anything"),
 ])
 def test_a_wrong_prediction_gets_the_hint_for_its_misconception(episode, wrong, hint):
     check, measured = MEASURED[episode]
@@ -158,3 +158,16 @@ def test_a_guided_notebook_has_exercises_checks_and_folded_answers(path):
     assert answers and all(c.source.startswith("<details>") for c in answers), "answers are folded, not in the next cell"
     for cell in answers:
         assert cell.source == exercises.folded_answer(cell.metadata["looplab"]["answer"])
+
+
+def test_episode_08s_answers_pass_and_each_wrong_guess_gets_its_hint(capsys):
+    """The measured values are what notebook 08 measures (pinned in tests/test_demo_cases.py)."""
+    exercises.predict_the_served_requests(ep08.my_served, 2)
+    exercises.predict_the_hidden_failure(ep08.my_hidden, ["late_finalizer"])
+    assert [line[:8] for line in capsys.readouterr().out.splitlines()] == ["✔ passed"] * 2
+    fails_with("went out on the pooled connection", exercises.predict_the_served_requests, 1, 2)
+    fails_with("The first command worked", exercises.predict_the_served_requests, 0, 2)
+    fails_with("has no caller to reach", exercises.predict_the_hidden_failure, [], ["late_finalizer"])
+    fails_with("does come back to the parent", exercises.predict_the_hidden_failure, ["preload_fork"], ["late_finalizer"])
+    exercises.predict_the_served_requests(None, 2)
+    assert "in `my_served` above" in capsys.readouterr().out

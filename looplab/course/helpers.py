@@ -131,3 +131,17 @@ def request_log(server: Any, path: str | None = "/v1/chat/completions",
                 columns: Sequence[str] = ("request_number", "user", "client_port", "status", "stream", "outcome")) -> Table:
     """The mock's request log as a table (one row per request that reached the backend)."""
     return Table(server.requests(path), columns)
+
+
+def served(base_url: str) -> int:
+    """How many requests vLLM (or the mock) says it completed: the sum of ``vllm:request_success_total``
+    over every finished reason, read from its ``/metrics``. After a failure, it answers "did the work
+    happen anyway?"."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    root = base_url.rstrip("/").removesuffix("/v1")
+    with httpx2.Client(timeout=30) as client:
+        response = client.get(f"{root}/metrics")
+    response.raise_for_status()
+    return int(sum(s.value for family in text_string_to_metric_families(response.text)
+                   if family.name == "vllm:request_success" for s in family.samples if s.name.endswith("_total")))

@@ -17,7 +17,6 @@ from fastapi.responses import Response, StreamingResponse
 from . import connections, errors, generation, sampling
 from .errors import APIError, JSONResponse, bad_request
 from .faults import FaultPlan
-from .metrics import CONTENT_TYPE, Metrics
 from .protocol import ChatCompletionRequest, CompletionRequest, TokenizeRequest
 from .requestlog import RequestLog, RequestLogMiddleware
 from .settings import VLLM_VERSION, MockSettings
@@ -48,6 +47,8 @@ _CHARS_PER_TOKEN_BOUND = 13  # before tokenizing, vLLM refuses a text prompt of 
 
 def create_app(settings: MockSettings | None = None) -> FastAPI:
     """Build the mock vLLM app. Serve it with uvicorn (``looplab mock-vllm``) or mount it in tests."""
+    from .metrics import CONTENT_TYPE, Metrics  # here: the incident-era interpreter imports this module, without prometheus_client
+
     settings = settings or MockSettings()
     log = RequestLog(settings.request_log)
     plan = FaultPlan(settings.faults, settings.fault_seed)

@@ -184,6 +184,7 @@ class _Checker:
             self.add("LL003", fn, f"{fn.name}() is cached (@{sorted(decorators & CACHE_DECORATORS)[0]}) and returns an "
                      "async client: one client for every loop that calls it")
         made: dict[str, ast.AST] = {}  # local name -> the statement that made it
+        declared_global = {n for g in local_nodes(fn) if isinstance(g, (ast.Global, ast.Nonlocal)) for n in g.names}
         for node in ast.walk(fn):
             value = getattr(node, "value", None)
             for target in _targets(node):
@@ -199,6 +200,10 @@ class _Checker:
                 elif isinstance(target, ast.Subscript) and not loop_aware and not _mentions_loop(target.slice):
                     self.add("LL003", node, f"clients cached in {_dotted(target.value)}[...] under a key without the event "
                              "loop: a second loop gets the first loop's client back")
+                elif isinstance(target, ast.Name) and target.id in declared_global:  # stored for later calls
+                    if self._guarded_by_none(fn, target) and not loop_aware:
+                        self.add("LL003", node, f"{target.id} is made once, lazily, and then reused by every loop: "
+                                 "correct only while a single loop ever uses it")
                 elif isinstance(target, ast.Name) and not is_factory:
                     made[target.id] = node
         for name, node in made.items():
@@ -211,7 +216,7 @@ class _Checker:
         self._run_then_serve(fn)
 
     @staticmethod
-    def _guarded_by_none(fn: ast.AST, target: ast.Attribute) -> bool:
+    def _guarded_by_none(fn: ast.AST, target: ast.Attribute | ast.Name) -> bool:
         attr = _dotted(target)
         return any(isinstance(n, ast.Compare) and _dotted(n.left) == attr and any(isinstance(op, (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)) for op in n.ops)
                    for n in ast.walk(fn)) or any(isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.Not)

@@ -1,3 +1,5 @@
-"""Notebook 08, the real releases."""
+"""Notebook 08, the same bug elsewhere."""
 
-my_prediction = 6
+my_served = 2
+
+my_hidden = ["late_finalizer"]

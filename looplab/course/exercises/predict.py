@@ -15,12 +15,12 @@ from ..feedback import LabCheckFailed, not_attempted, passed
 
 def judge(exercise: str, prediction: Any, measured: Any, *, right: str,
           wrong: Iterable[tuple[Any, str]] = (), otherwise: str,
-          normalise: Callable[[Any], Any] = lambda value: value) -> None:
+          normalise: Callable[[Any], Any] = lambda value: value, variable: str = "my_prediction") -> None:
     """Pass when ``normalise(prediction) == measured``; else the hint of the matching wrong guess, or ``otherwise``.
 
     ``prediction`` None means the learner has not written one yet: "not attempted", and the notebook runs on."""
     if prediction is None:
-        not_attempted(exercise, "in `my_prediction` above")
+        not_attempted(exercise, f"in `{variable}` above")
         return
     try:
         guess = normalise(prediction)

@@ -56,12 +56,16 @@ def case(name: str) -> Case:
     return BY_NAME[name]
 
 
-def run(name: str, variant: str, base_url: str, **options: Any) -> dict[str, Any]:
-    """Run one case's variant in a fresh interpreter against ``base_url``; its JSON, as a dict."""
+def run(name: str, variant: str, base_url: str, *, guard: bool = False, **options: Any) -> dict[str, Any]:
+    """Run one case's variant in a fresh interpreter against ``base_url``; its JSON, as a dict.
+    ``guard``: under the loop guard (:mod:`looplab.tools.loopguard`); ``options`` go to ``run_demo``."""
     from .. import run_demo
 
     case(name)
-    return run_demo(f"cases.{name}", "--variant", variant, "--base-url", base_url, **options)
+    if variant not in ("broken", "fixed"):
+        raise ValueError(f"variant {variant!r}: broken or fixed")
+    return run_demo(f"cases.{name}", "--variant", variant, "--base-url", base_url, *(["--guard"] if guard else []),
+                    **options)
 
 
 def failures(result: dict[str, Any]) -> list[str]:

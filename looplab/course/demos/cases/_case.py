@@ -14,6 +14,7 @@ connection and the symptom becomes a backend that did the work twice (episode 04
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import sys
@@ -40,13 +41,14 @@ def root_of(exc: BaseException) -> BaseException:
 
 def _described(exc: BaseException) -> dict[str, str]:
     root = root_of(exc)
-    return {"error": f"{type(exc).__name__}: {exc}", "root": f"{type(root).__name__}: {root}"}
+    return {"error": f"{type(exc).__name__}: {exc}", "root": f"{type(root).__name__}: {root}"[:600]}
 
 
 def main(broken: Callable[[str, Step], None], fixed: Callable[[str, Step], None]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--variant", choices=["broken", "fixed"], required=True)
     parser.add_argument("--base-url", required=True)
+    parser.add_argument("--guard", action="store_true", help="run under looplab's loop guard (looplab.tools.loopguard)")
     args = parser.parse_args()
     steps: list[dict[str, Any]] = []
     ignored: list[dict[str, str]] = []
@@ -60,8 +62,12 @@ def main(broken: Callable[[str, Step], None], fixed: Callable[[str, Step], None]
         except Exception as exc:  # noqa: BLE001 (recording it is the point)
             steps.append({"step": label, "outcome": "error", **_described(exc)})
 
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, contextlib.ExitStack() as guarded:
         warnings.simplefilter("always", ResourceWarning)
+        if args.guard:  # standard library only: it runs in any interpreter that has openai
+            from looplab.tools.loopguard import guard
+
+            guarded.enter_context(guard())
         (broken if args.variant == "broken" else fixed)(args.base_url, step)
         gc.collect()
     print(json.dumps({"variant": args.variant, "steps": steps, "ignored": ignored,

@@ -1,0 +1,3 @@
+"""Notebook 09, the real releases."""
+
+my_prediction = 6
