@@ -409,3 +409,80 @@ def delegating_guard(client):
 ], ids=["creation-only", "is-closed-only", "looplab-guard"])
 def test_lab7b_guards_that_miss_a_loop_are_caught(guard, hint):
     fails_with(hint, checks.loop_guard, guard)
+
+
+# --- lab 8: the sync bridge --------------------------------------------------------------------------
+
+BRIDGE_ANSWER = '''
+import asyncio, threading
+import openai
+_loop = asyncio.new_event_loop()
+threading.Thread(target=_loop.run_forever, daemon=True).start()
+_clients = {}
+async def _ask(base_url, text):
+    if base_url not in _clients:
+        _clients[base_url] = openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0)
+    reply = await _clients[base_url].chat.completions.create(model="tiny-llama", messages=[{"role": "user", "content": text}])
+    return reply.choices[0].message.content
+def ask(base_url, text):
+    return asyncio.run_coroutine_threadsafe(_ask(base_url, text), _loop).result(timeout=60)
+async def _close():
+    for client in _clients.values():
+        await client.close()
+def close():
+    asyncio.run_coroutine_threadsafe(_close(), _loop).result(timeout=60)
+    _loop.call_soon_threadsafe(_loop.stop)
+'''
+_RUN_PER_CALL = '''
+import asyncio
+import openai
+{setup}
+def ask(base_url, text):
+    async def go():
+        {body}
+    return asyncio.run(go())
+def close():
+    pass
+'''
+_CREATE = 'reply = await {client}.chat.completions.create(model="tiny-llama", messages=[{{"role": "user", "content": text}}])\n        return reply.choices[0].message.content'
+BRIDGE_WRONG = {
+    # the first version: one client, asyncio.run per call (what the lab starts from)
+    "shared-client": (_RUN_PER_CALL.format(
+        setup="_client = openai.AsyncOpenAI(base_url='http://127.0.0.1:9/v1', api_key='x', max_retries=0)\n"
+              "def _get(base_url):\n    global _client\n    _client.base_url = base_url\n    return _client",
+        body=_CREATE.format(client="_get(base_url)")), "Every asyncio.run makes a new loop"),
+    # a client per thread is not a client per loop
+    "per-thread": (_RUN_PER_CALL.format(
+        setup="import threading\n_local = threading.local()\n"
+              "def _get(base_url):\n    if not hasattr(_local, 'c'):\n"
+              "        _local.c = openai.AsyncOpenAI(base_url=base_url, api_key='x', max_retries=0)\n    return _local.c",
+        body=_CREATE.format(client="_get(base_url)")), "Every asyncio.run makes a new loop"),
+    # correct, and a connection per call
+    "client-per-call": (_RUN_PER_CALL.format(setup="", body="async with openai.AsyncOpenAI(base_url=base_url, "
+                        "api_key='x', max_retries=0) as client:\n            " + _CREATE.format(client="client")
+                        .replace("\n        ", "\n            ")), "a client per call"),
+    # one loop, but close() forgets the client
+    "close-forgets-the-client": (BRIDGE_ANSWER.replace(
+        "    asyncio.run_coroutine_threadsafe(_close(), _loop).result(timeout=60)\n", ""), "close() must close the client"),
+    # one loop made but never run: every call waits forever
+    "loop-never-started": (BRIDGE_ANSWER.replace("threading.Thread(target=_loop.run_forever, daemon=True).start()\n", "")
+                           .replace(".result(timeout=60)", ".result()"), "threads were still waiting after 3 s"),
+    "no-close": (BRIDGE_ANSWER.split("async def _close")[0], "no close()"),
+}
+
+
+def test_lab8_the_answer_passes(scratch, capsys):
+    checks.sync_bridge(scratch("bridge.py", BRIDGE_ANSWER))
+    assert "9 calls from 5 threads" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", sorted(BRIDGE_WRONG))
+def test_lab8_the_classic_mistakes_are_caught(scratch, name):
+    source, hint = BRIDGE_WRONG[name]
+    fails_with(hint, checks.sync_bridge, scratch("bridge.py", source), 3)  # a hung bridge costs 3 s here
+
+
+def test_lab8_a_missing_file_and_the_stub_are_told_apart(scratch):
+    fails_with("run the %%writefile cell above first", checks.sync_bridge, "nope.py")
+    with pytest.raises(NotImplementedError):
+        checks.sync_bridge(scratch("bridge.py", "raise NotImplementedError('Exercise: write your answer here')\n"))

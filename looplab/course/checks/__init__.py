@@ -18,6 +18,7 @@ from .lab03 import log_analysis
 from .lab05 import per_call_adapter
 from .lab06 import fast_adapter, lifecycle
 from .lab07 import loop_guard, regression_test
+from .lab08 import sync_bridge
 
 __all__ = ["LabCheckFailed", "crash_script", "fixed_script", "lazy_adapter", "log_analysis", "per_call_adapter",
-           "fast_adapter", "lifecycle", "loop_guard", "regression_test"]
+           "fast_adapter", "lifecycle", "loop_guard", "regression_test", "sync_bridge"]
