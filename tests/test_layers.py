@@ -31,7 +31,7 @@ ALLOWED = {
     "real": {"studied", "servers", "base", "inside"},
     "inside": {"serve", "tools"},  # the loop guard (standard library) for the demos; the release wrapper watches its parent with looplab.servers.serve
     "serve": set(),  # the server side of servers/: standard library and uvicorn (and its own folder)
-    "course": {"studied", "servers", "proofs", "real", "base", "inside"},
+    "course": {"studied", "servers", "proofs", "real", "base", "inside", "tools"},
     "entrypoints": {"studied", "servers", "proofs", "real", "course", "base", "inside", "serve", "tools"},
     "root": {"studied", "servers", "proofs", "real", "course", "entrypoints", "base", "inside", "serve", "tools"},
     "hooks": {"course", "entrypoints", "base"},

@@ -233,31 +233,13 @@ def timeline_table() -> str:
     return timeline.markdown_table()
 
 
-def cases_table() -> str:
-    """The same bug elsewhere: each case, its fix pattern and the reports it comes from."""
-    from looplab.course.demos import cases
-
-    rows = ["| # | case | the shape | fix pattern | seen in |", "| --- | --- | --- | --- | --- |"]
-    for c in cases.CASES:
-        seen = ", ".join(f"[{ref}]({cases.url(ref)})" for ref in c.seen_in)
-        rows.append(f"| {c.number} | `{c.name}` | {c.title} | {c.pattern} | {seen} |")
-    return "\n".join(rows)
-
-
-def lint_rules() -> str:
-    """looplab lint's rules, from the linter itself."""
-    from looplab.tools import lint
-
-    rows = ["| rule | name | the fix it points to |", "| --- | --- | --- |"]
-    rows += [f"| `{code}` | {name} | {fix} |" for code, (name, fix) in lint.RULES.items()]
-    return "\n".join(rows)
-
-
-_GENERATORS = {"episodes-table": episodes_table, "cases": cases_table, "lint-rules": lint_rules, "agendas": agendas, "cost-table": cost_table,
+_GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table": cost_table,
                "cli-reference": cli_reference, "timeline": timeline_table, "python-versions": python_versions,
                # the facilitator kit (looplab/course/kit.py)
                "instructor-notes": kit.instructor_notes, "common-errors": kit.common_errors,
-               "feedback-form": kit.feedback_form, "deck": kit.deck}
+               "feedback-form": kit.feedback_form, "deck": kit.deck,
+               # the same bug elsewhere (docs/elsewhere.md)
+               "cases": kit.cases_table, "lint-rules": kit.lint_rules}
 
 
 # --- mkdocs events ---------------------------------------------------------------------------------

@@ -287,3 +287,23 @@ def deck() -> str:
                "- **At the end**: the [feedback form](feedback.md), five minutes.", kind="small"),
     ]
     return '<div class="ll-deck" markdown>\n\n' + "\n\n".join(slides) + "\n\n</div>"
+
+
+def cases_table() -> str:
+    """The same bug elsewhere: each case, its fix pattern and the reports it comes from."""
+    from .demos import cases
+
+    rows = ["| # | case | the shape | fix pattern | seen in |", "| --- | --- | --- | --- | --- |"]
+    for c in cases.CASES:
+        seen = ", ".join(f"[{ref}]({cases.url(ref)})" for ref in c.seen_in)
+        rows.append(f"| {c.number} | `{c.name}` | {c.title} | {c.pattern} | {seen} |")
+    return "\n".join(rows)
+
+
+def lint_rules() -> str:
+    """looplab lint's rules, from the linter itself."""
+    from ..tools import lint
+
+    rows = ["| rule | name | the fix it points to |", "| --- | --- | --- |"]
+    rows += [f"| `{code}` | {name} | {fix} |" for code, (name, fix) in lint.RULES.items()]
+    return "\n".join(rows)
