@@ -188,3 +188,23 @@ def test_the_flake8_plugin_reports_the_same_findings():
     plugin = lint.Flake8Checker(ast.parse(path.read_text()), str(path))
     reported = [(line, text.split()[0]) for line, _, text, _ in plugin.run()]
     assert reported == [(f.line, f.rule) for f in lint.check_paths([path])[0]]
+
+
+def test_a_client_put_into_keyword_arguments_is_not_a_cache():
+    source = textwrap.dedent("""
+        import httpx
+        from openai import AsyncOpenAI
+        def make(url):
+            extra = {}
+            extra["http_client"] = httpx.AsyncClient()
+            return AsyncOpenAI(base_url=url, **extra)
+    """)
+    assert [f.rule for f in lint.check_source(source)] == []
+
+
+def test_a_hidden_folder_given_on_the_command_line_is_read_and_hidden_ones_below_it_are_not(tmp_path):
+    root = tmp_path / ".venv"
+    (root / ".git").mkdir(parents=True)
+    (root / "app.py").write_text("from openai import AsyncOpenAI\nclient = AsyncOpenAI()\n")
+    (root / ".git" / "hook.py").write_text("from openai import AsyncOpenAI\nclient = AsyncOpenAI()\n")
+    assert [Path(f.path).name for f in lint.check_paths([root])[0]] == ["app.py"]

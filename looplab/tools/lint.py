@@ -95,6 +95,7 @@ class _Module:
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     self.names[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+        self.globals = {t.id for node in tree.body for t in _targets(node) if isinstance(t, ast.Name)}
         self.factories: set[str] = set()  # functions of this file that return a new client
         for _ in range(2):  # a factory may call a factory
             for node in ast.walk(tree):
@@ -197,7 +198,8 @@ class _Checker:
                     elif self._guarded_by_none(fn, target) and not loop_aware:
                         self.add("LL003", node, f"{_dotted(target)} is made once, lazily, and then reused by every loop: "
                                  "correct only while a single loop ever uses it")
-                elif isinstance(target, ast.Subscript) and not loop_aware and not _mentions_loop(target.slice):
+                elif isinstance(target, ast.Subscript) and self._long_lived(target.value) and not loop_aware \
+                        and not _mentions_loop(target.slice):
                     self.add("LL003", node, f"clients cached in {_dotted(target.value)}[...] under a key without the event "
                              "loop: a second loop gets the first loop's client back")
                 elif isinstance(target, ast.Name) and target.id in declared_global:  # stored for later calls
@@ -214,6 +216,13 @@ class _Checker:
             if isinstance(node, ast.Attribute) and self.module.makes_client(node.value) and node.attr not in CLOSERS:
                 self.add("LL004", node, "an async client made, used once in one expression, and never closed")
         self._run_then_serve(fn)
+
+    def _long_lived(self, container: ast.AST) -> bool:
+        """A container that outlives the call (an attribute of self or cls, or a module global): a cache,
+        where a local dict (keyword arguments being put together) is not."""
+        if isinstance(container, ast.Attribute):
+            return _dotted(container.value) in ("self", "cls")
+        return isinstance(container, ast.Name) and container.id in self.module.globals
 
     @staticmethod
     def _guarded_by_none(fn: ast.AST, target: ast.Attribute | ast.Name) -> bool:
@@ -305,7 +314,8 @@ def check_source(source: str, path: str = "<string>") -> list[Finding]:
 def python_files(paths: Iterable[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*.py") if not any(part.startswith(".") for part in p.parts))
+            yield from sorted(p for p in path.rglob("*.py")  # hidden folders below the one given are skipped
+                              if not any(part.startswith(".") for part in p.relative_to(path).parts))
         else:
             yield path
 
