@@ -37,6 +37,9 @@ PAGES = {  # page -> (mermaid diagrams expected, text that must be on the page)
     "instructor/prerequisites.html": (0, "What learners will not need"),
     "instructor/helpers.html": (0, "Unblocking without giving the answer"),
     "instructor/deck.html": (1, "One real production bug, end to end"),
+    "elsewhere.html": (0, "Four fix patterns"),
+    "notebooks/08-the-same-bug-elsewhere.html": (0, "LoopAffinityError: AsyncOpenAI made at"),
+    "solutions/lab-08-the-sync-bridge.html": (0, "9 calls from 5 threads"),
 }
 
 
@@ -64,22 +67,7 @@ DRAWN_DIAGRAMS = """() => [...document.querySelectorAll('.mermaid')]
 @pytest.mark.parametrize("path", list(PAGES))
 def test_page_renders_offline_without_errors(browser, site_url, path):
     diagrams, text = PAGES[path]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_init_script(OPEN_SHADOW_ROOTS)
-    blocked, errors = [], []
-
-    def route(request_route):
-        url = request_route.request.url
-        if url.startswith(site_url) or url.startswith("data:") or url.startswith("blob:"):
-            request_route.continue_()
-        else:
-            blocked.append(url)
-            request_route.abort()
-
-    context.route("**/*", route)
-    page = context.new_page()
-    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    context, page, blocked, errors = _offline_page(browser, site_url, {"width": 1280, "height": 900})
     try:
         page.goto(f"{site_url}/{path}", wait_until="networkidle")
         if diagrams:  # mermaid draws asynchronously
