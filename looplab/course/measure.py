@@ -9,6 +9,8 @@ with the subprocess's own explanation.
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -33,14 +35,24 @@ class ScriptRun:
     returncode: int
 
     def last_error(self) -> str:
-        lines = [line for line in self.stderr.strip().splitlines() if line.strip()]
+        lines = [line for line in _ANSI.sub("", self.stderr).strip().splitlines() if line.strip()]
         return lines[-1] if lines else ""
+
+
+def plain_env() -> dict[str, str]:
+    """This environment, with colour off: Python 3.13 colours its tracebacks when the environment asks for
+    colour (a kernel's may), and what a check reads must be plain text."""
+    return {**os.environ, "PYTHON_COLORS": "0", "NO_COLOR": "1"}
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def run_script(path: str | Path, *args: str, timeout: float = 120) -> ScriptRun:
     """``python path args...``: a script that calls ``asyncio.run`` itself (a notebook cell may not)."""
     try:
-        run = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True, timeout=timeout)
+        run = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True, timeout=timeout,
+                             env=plain_env())
     except subprocess.TimeoutExpired:
         raise RunFailed(f"{path} did not finish within {timeout:.0f} s") from None
     return ScriptRun(run.stdout, run.stderr, run.returncode)

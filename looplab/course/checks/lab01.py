@@ -9,6 +9,7 @@ from typing import Any
 
 from ...servers import start_mock
 from ..feedback import LabCheckFailed, passed
+from ..measure import plain_env
 from .common import not_attempted_in
 
 CHAT = "/v1/chat/completions"
@@ -21,7 +22,7 @@ def _run_script(path: str | Path, exercise: str) -> tuple[subprocess.CompletedPr
     with start_mock(keepalive_s=60) as mock:
         try:
             run = subprocess.run([sys.executable, "-W", "always::ResourceWarning", str(path), mock.base_url],
-                                 capture_output=True, text=True, timeout=90)
+                                 capture_output=True, text=True, timeout=90, env=plain_env())
         except subprocess.TimeoutExpired:
             raise LabCheckFailed(exercise, "your script ran for 90 s without finishing. Does every request "
                                  "complete? Is something waiting forever?") from None
