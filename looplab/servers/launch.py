@@ -10,10 +10,13 @@ starts; the child gets the same settings back as a command line (:func:`~.option
 
 from __future__ import annotations
 
+import contextlib
 import json
+from dataclasses import dataclass
 import sys
 import urllib.request
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from ..mock_vllm.settings import MockSettings
@@ -21,6 +24,11 @@ from ..stack.config import RunConfig, load_config
 from .options import to_argv
 from .process import Server, ServerError, http_get, start
 from .serve import ServeOptions
+
+
+@dataclass
+class ConnectionCount:
+    opened: int = 0
 
 
 class MockServer(Server):
@@ -42,6 +50,17 @@ class MockServer(Server):
         if status != 200:
             raise ServerError(f"{self.name}: stats answered HTTP {status}")
         return json.loads(body)
+
+    @contextlib.contextmanager
+    def counting_connections(self) -> Iterator[ConnectionCount]:
+        """Count the TCP connections the mock accepts inside the block (``count.opened`` after it).
+
+        The mock's own counter, not distinct client ports: on loopback Linux hands a closed
+        connection's port to the next one at once, so ports undercount a client per request."""
+        count = ConnectionCount()
+        before = self.stats()["connections"]  # this call's own connection included
+        yield count
+        count.opened = self.stats()["connections"] - before - 1  # not this second call's own
 
     def _call(self, method: str, path: str) -> bytes:
         request = urllib.request.Request(f"{self.url}{path}", method=method)

@@ -15,26 +15,27 @@ from .common import not_attempted_in
 CHAT = "/v1/chat/completions"
 
 
-def _run_script(path: str | Path, exercise: str) -> tuple[subprocess.CompletedProcess, list[dict[str, Any]]]:
+def _run_script(path: str | Path, exercise: str) -> tuple[subprocess.CompletedProcess, list[dict[str, Any]], int]:
     """Run the learner's script against a fresh mock (long keep-alive), ResourceWarnings shown."""
     if not Path(path).exists():
         raise LabCheckFailed(exercise, f"there is no {path} here: run the %%writefile cell above first")
     with start_mock(keepalive_s=60) as mock:
         try:
-            run = subprocess.run([sys.executable, "-W", "always::ResourceWarning", str(path), mock.base_url],
-                                 capture_output=True, text=True, timeout=90, env=plain_env())
+            with mock.counting_connections() as connections:
+                run = subprocess.run([sys.executable, "-W", "always::ResourceWarning", str(path), mock.base_url],
+                                     capture_output=True, text=True, timeout=90, env=plain_env())
         except subprocess.TimeoutExpired:
             raise LabCheckFailed(exercise, "your script ran for 90 s without finishing. Does every request "
                                  "complete? Is something waiting forever?") from None
         records = mock.requests(CHAT)
     not_attempted_in(run.stderr)
-    return run, records
+    return run, records, connections.opened
 
 
 def crash_script(path: str | Path = "crash_lab.py") -> None:
     """Lab 1a: two ``asyncio.run`` jobs share a client through a cached getter; job 2 must crash."""
     exercise = "Exercise 1a (make it crash)"
-    run, records = _run_script(path, exercise)
+    run, records, _ = _run_script(path, exercise)
     if run.returncode == 0:
         raise LabCheckFailed(exercise, "your script ran without crashing. get_client() must return the SAME client "
                              "every time (cache it: functools.cache, or a module-level variable set on the first "
@@ -52,7 +53,7 @@ def crash_script(path: str | Path = "crash_lab.py") -> None:
 def fixed_script(path: str | Path = "fixed_lab.py") -> None:
     """Lab 1b: the same two jobs, two requests each: no crash, one connection per job, nothing left open."""
     exercise = "Exercise 1b (fix it, keep the reuse)"
-    run, records = _run_script(path, exercise)
+    run, records, opened = _run_script(path, exercise)
     if "Event loop is closed" in run.stderr:
         raise LabCheckFailed(exercise, "it still crashes: the second job used a client made on the first job's loop. "
                              "Make the client inside the job (the coroutine asyncio.run runs), so each loop gets "
@@ -63,7 +64,7 @@ def fixed_script(path: str | Path = "fixed_lab.py") -> None:
     if len(records) != 4:
         raise LabCheckFailed(exercise, f"the backend received {len(records)} chat requests; the jobs make 4 (two "
                              "each). Keep both jobs and both requests in each.")
-    connections = len({r["client_port"] for r in records})
+    connections = opened
     if connections > 2:
         raise LabCheckFailed(exercise, f"4 requests used {connections} connections: a new client for every request. "
                              "That is correct but pays for a client and a connection each time; reuse ONE client "

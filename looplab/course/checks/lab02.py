@@ -33,7 +33,8 @@ def lazy_adapter(adapter: str = "lab_lazy:VLLMInferenceAdapter") -> None:
                                  "against the backend's list (self._validate_model(client, model_id) raises).")
         with stack_with(adapter, mock, exercise) as stack:
             mock.clear_requests()
-            answers = [error_of(chat(stack.base_url)) for _ in range(2)] + [error_of(chat(stack.base_url, stream=True))]
+            with mock.counting_connections() as opened:
+                answers = [error_of(chat(stack.base_url)) for _ in range(2)] + [error_of(chat(stack.base_url, stream=True))]
             served = mock.requests("/v1/chat/completions")
             registered = _register(stack.base_url, "tiny-llama")
             after = error_of(chat(stack.base_url))
@@ -49,7 +50,7 @@ def lazy_adapter(adapter: str = "lab_lazy:VLLMInferenceAdapter") -> None:
         raise LabCheckFailed(exercise, f"requests after start-up answered {answers}; expected three 200s (the last one "
                              "streamed). Does chat_completion forward model, messages and stream, and return the "
                              "response?")
-    connections = len({r["client_port"] for r in served})
+    connections = opened.opened
     if connections > 2:
         raise LabCheckFailed(exercise, f"3 requests used {connections} connections: a new client for every call. "
                              "0.2.3 creates the client once, on first use, keeps it in self.client and reuses it.")

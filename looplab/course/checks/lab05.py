@@ -12,11 +12,9 @@ def per_call_adapter(adapter: str = "lab_per_call:PerCallAdapter") -> None:
     exercise = "Exercise 5 (the per-call fix)"
     with start_mock(keepalive_s=60) as mock, stack_with(adapter, mock, exercise) as stack:
         mock.clear_requests()
-        # Connections as the mock accepted them: counting client ports would undercount, because on
-        # loopback Linux reuses a closed connection's port at once (tcp_tw_reuse), and per call closes many.
-        accepted_before = mock.stats()["connections"]
-        sequential = verify.run_burst(stack.url, 30, concurrent=False, label="seq")
-        concurrent = verify.run_burst(stack.url, 30, concurrent=True, label="conc")
+        with mock.counting_connections() as connections:
+            sequential = verify.run_burst(stack.url, 30, concurrent=False, label="seq")
+            concurrent = verify.run_burst(stack.url, 30, concurrent=True, label="conc")
         errors = sequential.errors + concurrent.errors
         not_attempted_in(stack.log_text())
         if errors:
@@ -27,7 +25,7 @@ def per_call_adapter(adapter: str = "lab_per_call:PerCallAdapter") -> None:
                                      "it in that generator's finally, after the last chunk.")
             raise LabCheckFailed(exercise, f"{len(errors)} of 60 requests failed, e.g. {errors[0].status} "
                                  f"{errors[0].detail[:200]}")
-        opened = mock.stats()["connections"] - accepted_before - 1  # not the stats call's own connection
+        opened = connections.opened
         if opened < 60:
             raise LabCheckFailed(exercise, f"60 requests used only {opened} connections: a client is being "
                                  "reused. In this exercise every call creates (and closes) its own client.")
