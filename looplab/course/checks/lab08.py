@@ -23,14 +23,14 @@ def sync_bridge(path: str | Path = "bridge.py", wait_s: float = 20) -> None:
     if not Path(path).exists():
         raise LabCheckFailed(exercise, f"there is no {path} here: run the %%writefile cell above first")
     with start_mock(keepalive_s=60) as mock:
-        before = mock.stats()["connections"]  # the start-up's health checks, and this call
         try:
-            run = subprocess.run([sys.executable, "-m", "looplab.course.checks.bridge_probe", str(path), mock.base_url,
-                                  str(wait_s)], capture_output=True, text=True, timeout=wait_s + 90)
+            with mock.counting_connections() as opened:
+                run = subprocess.run([sys.executable, "-m", "looplab.course.checks.bridge_probe", str(path), mock.base_url,
+                                      str(wait_s)], capture_output=True, text=True, timeout=wait_s + 90)
         except subprocess.TimeoutExpired:
             raise LabCheckFailed(exercise, f"the calls did not finish in {wait_s + 90:.0f} s. Does ask() wait for a loop that never "
                                  "runs (a loop made but never started in its thread)?") from None
-        connections = mock.stats()["connections"] - before - 1  # not this call's own
+        connections = opened.opened
         answered = served(mock.base_url)
     if run.returncode != 0:
         not_attempted_in(run.stderr)
