@@ -59,16 +59,18 @@ def lab_header(path: Path) -> str:
             "what is still wrong, with a hint. Run the cells in order; re-run a check as often as you like.")
 
 
-def build_notebook(solution: Path) -> str:
-    """The lab generated from one solution notebook, as the exact text to write."""
-    nb = nbformat.read(solution, as_version=4)
+def build_notebook(solution: Path, translated: Any = None) -> str:
+    """The lab generated from one solution notebook, as the exact text to write. With ``translated``
+    (the solution in another language, :mod:`.i18n`), the lab in that language: its header is the
+    translated one, not regenerated from the manifest."""
+    nb = translated if translated is not None else nbformat.read(solution, as_version=4)
     cells = []
     for cell in nb.cells:
         tags = [t for t in cell.get("metadata", {}).get("tags", [])]
         if SOLUTION_TAG in tags:
             continue
         source = cell.source
-        if episodes.HEADER_TAG in tags:
+        if episodes.HEADER_TAG in tags and translated is None:
             source = lab_header(solution)
         if cell.cell_type == "code":
             new = nbformat.v4.new_code_cell(strip_solutions(source))

@@ -43,6 +43,12 @@ COMMANDS = [
             "generate labs/ from solutions/ (build), or check learners' lab notebooks"),
     Command("episodes", "looplab.entrypoints.course_cli:EpisodesCommand",
             "write notebook headers from episodes.yml (sync), or check them"),
+    Command("i18n", "looplab.entrypoints.course_cli:I18nCommand",
+            "the Chinese notebooks: check their translations, extract new cells, build zh/",
+            "Translations of the notebooks and solutions live in translations/LANG/ (one file per notebook, "
+            "by cell id, each entry with the English it was made from). check: fail on a missing, empty or "
+            "out-of-date translation, or on zh/ not matching them; extract: add entries for new cells; "
+            "build: write zh/notebooks, zh/solutions and zh/labs."),
     Command("demos", "looplab.entrypoints.course_cli:DemosCommand",
             "the same bug elsewhere: list the cases, or run one broken and fixed"),
     Command("lint", "looplab.tools.lint",

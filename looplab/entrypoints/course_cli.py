@@ -1,4 +1,4 @@
-"""``looplab labs`` and ``looplab episodes``: build and check the course's notebooks."""
+"""``looplab labs``, ``looplab episodes`` and ``looplab i18n``: build and check the course's notebooks."""
 
 from __future__ import annotations
 
@@ -55,6 +55,45 @@ class EpisodesCommand:
                 print(f"{'out of date' if args.action == 'check' else 'updated'}: {shown}")
         if args.action == "check" and stale:
             print("run `looplab episodes sync` and commit the result", file=sys.stderr)
+            return 1
+        return 0
+
+
+class I18nCommand:
+    @staticmethod
+    def add_arguments(p: argparse.ArgumentParser) -> None:
+        p.add_argument("action", choices=["check", "extract", "build"],
+                       help="check: translations up to date and zh/ built from them (exit 1 if not); "
+                            "extract: add entries for untranslated cells; build: write zh/")
+        p.add_argument("--lang", default="zh", help="the language (default: zh, Simplified Chinese)")
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        from ..course import i18n
+
+        if args.lang not in i18n.LANGUAGES:
+            print(f"looplab i18n: no language {args.lang!r}; known: {', '.join(i18n.LANGUAGES)}", file=sys.stderr)
+            return 2
+        if args.action == "extract":
+            for notebook in i18n.english_notebooks():
+                added = i18n.extract(notebook, args.lang)
+                if added:
+                    print(f"{i18n.translation_file(notebook, args.lang).relative_to(i18n.ROOT)}: {added} new "
+                          "cell(s) to translate")
+            return 0
+        trouble = i18n.all_problems(args.lang)
+        for problem in trouble:
+            print(problem, file=sys.stderr)
+        if trouble:
+            print(f"looplab i18n: {len(trouble)} cell(s) to translate or update (translations/{args.lang}/)",
+                  file=sys.stderr)
+            return 1
+        changed = i18n.build(args.lang, check=args.action == "check")
+        for path in changed:
+            print(f"{'differs' if args.action == 'check' else 'written'}: {path.relative_to(i18n.ROOT)}")
+        if args.action == "check" and changed:
+            print(f"{args.lang}/ is generated: run `looplab i18n build --lang {args.lang}` and commit the result",
+                  file=sys.stderr)
             return 1
         return 0
 

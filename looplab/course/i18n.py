@@ -1,0 +1,204 @@
+"""The workshop in other languages (Simplified Chinese today): notebooks translated cell by cell.
+
+A notebook's prose is translated in a file of its own, ``translations/LANG/<folder>/<stem>.yml``,
+one entry per markdown cell, by the cell's id::
+
+    cells:
+      nb01-01:
+        en: |        # the English the translation was made from
+          ## An event loop runs your coroutines ...
+        zh: |
+          ## 事件循环运行你的协程 ...
+
+Code cells are not translated: they and their outputs are shared with the English notebook. Why a
+translation file and not a second notebook kept by hand: the code then exists once (a fix to it
+reaches both languages without a translator), the website renders a Chinese page from the *executed*
+English notebook (its outputs, never a second execution), and because each entry keeps its ``en``,
+a changed English cell is caught (:func:`problems`) and the translator sees exactly what changed.
+
+From these files :func:`build` writes the Chinese notebooks learners open in JupyterLab
+(``zh/notebooks/``, ``zh/solutions/`` and ``zh/labs/``, the labs generated from the Chinese
+solutions exactly as ``labs/`` from ``solutions/``). Nothing there is edited by hand.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from . import labs
+from .episodes import ROOT
+
+LANGUAGES = {"zh": "简体中文"}
+TRANSLATIONS = ROOT / "translations"
+FOLDERS = ("notebooks", "solutions")  # labs/ are generated from solutions/, in every language
+
+
+class TranslationError(Exception):
+    """A translation is missing or out of date (the message says which cell, and what to do)."""
+
+
+# --- the translation files -------------------------------------------------------------------------
+
+def translation_file(notebook: Path, lang: str = "zh") -> Path:
+    """``notebooks/01-event-loops.ipynb`` -> ``translations/zh/notebooks/01-event-loops.yml``."""
+    return TRANSLATIONS / lang / notebook.parent.name / f"{notebook.stem}.yml"
+
+
+def english_notebooks() -> list[Path]:
+    return [p for folder in FOLDERS for p in sorted((ROOT / folder).glob("*.ipynb"))]
+
+
+class _Literal(yaml.SafeDumper):
+    """Multi-line text as ``|`` blocks, so a translation file reads (and diffs) like the prose it holds."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Literal.add_representer(str, _text)
+
+
+def load(path: Path) -> dict[str, dict[str, str]]:
+    """The entries of a translation file (cell id -> {"en", LANG}); empty if there is none."""
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return data.get("cells") or {}
+
+
+def dump(path: Path, notebook: Path, cells: dict[str, dict[str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (f"# The Chinese text of {notebook.relative_to(ROOT).as_posix()}'s markdown cells, by cell id.\n"
+              "# `en` is the English each translation was made from: `looplab i18n check` fails when the\n"
+              "# notebook's cell no longer says it. Edit `zh`; see translations/zh/STYLE.md.\n")
+    body = yaml.dump({"notebook": notebook.relative_to(ROOT).as_posix(), "cells": cells}, Dumper=_Literal,
+                     allow_unicode=True, sort_keys=False, width=1000)
+    path.write_text(header + body, encoding="utf-8")
+
+
+def _markdown_cells(nb: Any) -> list[Any]:
+    return [cell for cell in nb.cells if cell.cell_type == "markdown"]
+
+
+def extract(notebook: Path, lang: str = "zh") -> int:
+    """Add an entry (English, and an empty translation) for each markdown cell the file lacks; keep
+    every existing entry as it is, stale ones included (their ``en`` shows what changed). Returns the
+    number of entries added."""
+    nb = nbformat.read(notebook, as_version=4)
+    path = translation_file(notebook, lang)
+    old = load(path)
+    cells, added = {}, 0
+    for cell in _markdown_cells(nb):
+        if cell.id in old:
+            cells[cell.id] = old[cell.id]
+        else:
+            cells[cell.id] = {"en": cell.source, lang: ""}
+            added += 1
+    cells.update({key: value for key, value in old.items() if key not in cells})  # orphans stay visible
+    dump(path, notebook, cells)
+    return added
+
+
+@dataclass(frozen=True)
+class Problem:
+    notebook: Path
+    cell: str
+    what: str  # missing | untranslated | changed | orphan
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.notebook.relative_to(ROOT).as_posix()} cell {self.cell}"
+        fix = {"missing": "no translation: run `looplab i18n extract`, then write its `zh`",
+               "untranslated": "its `zh` is empty: translate it",
+               "changed": "the English changed since it was translated: update `zh`, then copy the new English into `en`",
+               "orphan": "the notebook has no such markdown cell any more: delete the entry"}[self.what]
+        return f"{where}: {fix}" + (f"\n{self.detail}" if self.detail else "")
+
+
+def problems(notebook: Path, lang: str = "zh") -> list[Problem]:
+    """Where the translation of one notebook is missing, empty or older than its English."""
+    nb = nbformat.read(notebook, as_version=4)
+    entries = load(translation_file(notebook, lang))
+    found = []
+    ids = set()
+    for cell in _markdown_cells(nb):
+        ids.add(cell.id)
+        entry = entries.get(cell.id)
+        if entry is None:
+            found.append(Problem(notebook, cell.id, "missing"))
+        elif entry.get("en") != cell.source:
+            diff = "\n".join(difflib.unified_diff((entry.get("en") or "").splitlines(), cell.source.splitlines(),
+                                                  "translated from", "the notebook now", lineterm="", n=0))
+            found.append(Problem(notebook, cell.id, "changed", diff))
+        elif not (entry.get(lang) or "").strip():
+            found.append(Problem(notebook, cell.id, "untranslated"))
+    found += [Problem(notebook, key, "orphan") for key in entries if key not in ids]
+    return found
+
+
+# --- translated notebooks --------------------------------------------------------------------------
+
+def translate(nb: Any, notebook: Path, lang: str = "zh") -> Any:
+    """A copy of ``nb`` (the notebook at ``notebook``, or an executed copy of it) whose markdown cells
+    are in ``lang``; code cells and their outputs are untouched. Refuses an out-of-date translation."""
+    trouble = problems(notebook, lang)
+    if trouble:
+        raise TranslationError("\n".join(map(str, trouble)))
+    entries = load(translation_file(notebook, lang))
+    out = copy.deepcopy(nb)
+    for cell in _markdown_cells(out):
+        cell.source = entries[cell.id][lang].rstrip("\n") if not entries[cell.id]["en"].endswith("\n") \
+            else entries[cell.id][lang]
+    out.metadata.setdefault("language_info", {})
+    out.metadata["looplab"] = {"lang": lang, "translated_from": notebook.relative_to(ROOT).as_posix()}
+    return out
+
+
+def target(notebook: Path, lang: str = "zh") -> Path:
+    """Where the translated copy of an English notebook is written: ``zh/notebooks/01-...ipynb``."""
+    return ROOT / lang / notebook.parent.name / notebook.name
+
+
+def _rendered(notebook: Path, lang: str) -> dict[Path, str]:
+    """The files one English solution or notebook gives in ``lang`` (a solution also gives its lab)."""
+    nb = translate(nbformat.read(notebook, as_version=4), notebook, lang)
+    del nb.metadata["looplab"]["translated_from"]  # (the path is the file's own business)
+    out = {target(notebook, lang): nbformat.writes(nb) + "\n"}
+    if notebook.parent.name == "solutions":
+        out[ROOT / lang / "labs" / notebook.name] = labs.build_notebook(notebook, translated=nb)
+    return out
+
+
+def build(lang: str = "zh", *, check: bool = False) -> list[Path]:
+    """Write ``LANG/notebooks``, ``LANG/solutions`` and ``LANG/labs``; return the files that changed
+    (with ``check``, those that would). Raises :class:`TranslationError` on an out-of-date translation."""
+    wanted: dict[Path, str] = {}
+    for notebook in english_notebooks():
+        wanted.update(_rendered(notebook, lang))
+    changed = []
+    for path, text in wanted.items():
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            changed.append(path)
+            if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+    for folder in (*FOLDERS, "labs"):
+        for stray in sorted((ROOT / lang / folder).glob("*.ipynb")):
+            if stray not in wanted:
+                changed.append(stray)
+                if not check:
+                    stray.unlink()
+    return changed
+
+
+def all_problems(lang: str = "zh") -> list[Problem]:
+    return [p for notebook in english_notebooks() for p in problems(notebook, lang)]
