@@ -26,7 +26,7 @@ from typing import Any
 import nbformat
 from mkdocs.exceptions import PluginError
 
-from looplab.course import episodes, kit
+from looplab.course import episodes, i18n, kit
 from looplab.project import ROOT
 
 DOCS = ROOT / "docs"
@@ -40,6 +40,21 @@ _PLACEHOLDER = re.compile(r"<!-- looplab:([a-z-]+) -->")
 _NBCONVERT_MERMAID = re.compile(
     r'<script type="module">\s*document\.addEventListener\("DOMContentLoaded", async \(\) => \{\s*'
     r'const diagrams = document\.querySelectorAll\("\.jp-Mermaid > pre\.mermaid"\);.*?</script>', re.DOTALL)
+
+
+#: The language being built: mkdocs-static-i18n builds the English site, then the Chinese one (under
+#: zh/) by running the whole build again; on_config records which.
+_BUILD = {"lang": "en"}
+
+
+def _t(text: str) -> str:
+    """A text of episodes.yml or timeline.yml in the language being built (translations/LANG/strings.yml)."""
+    return i18n.gettext(text, _BUILD["lang"])
+
+
+def _zh(en: str, zh: str) -> str:
+    """A fixed phrase of a generated table, in the language being built."""
+    return zh if _BUILD["lang"] == "zh" else en
 
 
 def _sources(path: Path) -> list[str]:
@@ -63,18 +78,50 @@ def stage_notebooks() -> list[Path]:
                                   "source): run `python3 run.py test` again")
             shutil.copy2(executed, target / source.name)
             staged.append(target / source.name)
+            for lang in i18n.LANGUAGES:  # the same executed cells, the prose translated (i18n.py)
+                try:
+                    translated = i18n.translate(nbformat.read(executed, as_version=4), source, lang)
+                except i18n.TranslationError as error:
+                    raise PluginError(f"{name}/{source.name}: its {i18n.LANGUAGES[lang]} translation is not up to "
+                                      f"date (`looplab i18n check`):\n{error}") from None
+                copy = target / f"{source.stem}.{lang}.ipynb"
+                nbformat.write(translated, copy)
+                staged.append(copy)
     return staged
 
 
-def navigation() -> list[dict[str, Any]]:
+#: The navigation's own titles in Chinese (pages' titles; the episodes' come from strings.yml).
+NAV_ZH = {
+    "Home": "首页", "The incident": "事件始末", "Root cause": "根本原因", "The fix and beyond": "修复与进阶",
+    "Upstream, after the fix": "上游：修复之后", "The same bug elsewhere": "别处的同类 bug",
+    "The source article": "原文", "Notebooks": "笔记本", "Lab solutions": "实验答案", "About the labs": "关于实验",
+    "Instructors": "讲师", "Facilitator guide": "讲师指南", "Setup": "环境准备",
+    "Prerequisites and learner profile": "先修要求与学员画像", "Opening deck": "开场幻灯片",
+    "Instructor notes per episode": "各单元讲师笔记", "Helper guidance": "助教指南",
+    "Common errors per lab": "各实验常见错误", "Feedback form": "反馈表", "Reference": "参考",
+    "Command line and servers": "命令行与服务器", "Glossary": "术语表",
+}
+
+
+def _translated_nav(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for item in items:
+        ((title, value),) = item.items()
+        out.append({NAV_ZH.get(title, title): _translated_nav(value) if isinstance(value, list) else value})
+    return out
+
+
+def navigation(lang: str = "en") -> list[dict[str, Any]]:
     manifest = episodes.load()
-    notebooks = [{f"{e.number:02d} · {e.title}": f"notebooks/{e.stem}.ipynb"} for e in manifest.episodes]
+    notebooks = [{f"{e.number:02d} · {i18n.gettext(e.title, lang)}": f"notebooks/{e.stem}.ipynb"}
+                 for e in manifest.episodes]
     solutions = []
+    lab = "实验" if lang == "zh" else "Lab"
     for path in sorted((ROOT / "solutions").glob("lab-*.ipynb")):
         episode = episodes.load().episode(int(path.name[4:6]))
-        title = (episode.lab or {}).get("title", episode.title)
-        solutions.append({f"Lab {episode.number:02d} · {title}": f"solutions/{path.name}"})
-    return [
+        title = i18n.gettext((episode.lab or {}).get("title", episode.title), lang)
+        solutions.append({f"{lab} {episode.number:02d} · {title}": f"solutions/{path.name}"})
+    nav = [
         {"Home": "index.md"},
         {"The incident": [{"Root cause": "root-cause.md"}, {"The fix and beyond": "fixes.md"},
                           {"Upstream, after the fix": "timeline.md"}, {"The same bug elsewhere": "elsewhere.md"},
@@ -90,6 +137,7 @@ def navigation() -> list[dict[str, Any]]:
                          {"Feedback form": "instructor/feedback.md"}]},
         {"Reference": [{"Command line and servers": "reference.md"}, {"Glossary": "glossary.md"}]},
     ]
+    return _translated_nav(nav) if lang == "zh" else nav
 
 
 def _timings() -> dict[str, float]:
@@ -101,11 +149,12 @@ def _timings() -> dict[str, float]:
 
 def episodes_table() -> str:
     manifest = episodes.load()
-    rows = ["| # | notebook | you will be able to | minutes | lab |", "| --- | --- | --- | --- | --- |"]
+    rows = [_zh("| # | notebook | you will be able to | minutes | lab |", "| # | 笔记本 | 学完你将能够 | 分钟 | 实验 |"),
+            "| --- | --- | --- | --- | --- |"]
     for e in manifest.episodes:
         lab = next((p for p in sorted((ROOT / "solutions").glob(f"lab-{e.number:02d}-*.ipynb"))), None)
-        lab_cell = f"[{(e.lab or {}).get('title', '')}](solutions/{lab.name})" if lab else "-"
-        rows.append(f"| {e.number:02d} | [{e.title}](notebooks/{e.stem}.ipynb) | {e.outcome} | "
+        lab_cell = f"[{_t((e.lab or {}).get('title', ''))}](solutions/{lab.name})" if lab else "-"
+        rows.append(f"| {e.number:02d} | [{_t(e.title)}](notebooks/{e.stem}.ipynb) | {_t(e.outcome)} | "
                     f"{e.teaching} + {e.exercises} | {lab_cell} |")
     return "\n".join(rows)
 
@@ -116,21 +165,24 @@ def _lab_notebook(number: int) -> Path | None:
 
 def _agenda_row(slot: episodes.Slot, timings: dict[str, float], base: str) -> str:
     start = episodes.clock_time(slot.start)
+    unmeasured = _zh("not measured", "未测量")
     if slot.kind == "episode":
         e = slot.episode
         run = timings.get(f"notebooks/{e.stem}.ipynb")
-        return (f"| {start} | [{e.number:02d} · {e.title}]({base}notebooks/{e.stem}.ipynb) | {e.minutes} "
-                f"({e.teaching} teaching, {e.exercises} exercises) | {e.exercises} | "
-                f"{f'{run:.0f} s' if run else 'not measured'} |")
+        return (f"| {start} | [{e.number:02d} · {_t(e.title)}]({base}notebooks/{e.stem}.ipynb) | {e.minutes} "
+                + _zh(f"({e.teaching} teaching, {e.exercises} exercises)", f"（讲解 {e.teaching}，练习 {e.exercises}）")
+                + f" | {e.exercises} | {f'{run:.0f} s' if run else unmeasured} |")
     if slot.kind == "lab":
         e, lab = slot.episode, _lab_notebook(slot.episode.number)
-        title = f"Lab {e.number:02d} · {e.lab['title']}"
+        title = f"{_zh('Lab', '实验')} {e.number:02d} · {_t(e.lab['title'])}"
         run = timings.get(f"solutions/{lab.name}") if lab else None
         return (f"| {start} | {f'[{title}]({base}solutions/{lab.name})' if lab else title} | {slot.minutes} | "
-                f"{slot.minutes} | {f'{run:.0f} s (solved)' if run else 'not measured'} |")
-    part = {"intro": f"Introduction: the incident in one page ([the opening deck]({base}instructor/deck.md))",
-            "break": "**Break**",
-            "wrap-up": f"Wrap-up: key points, questions, the review checklist, the [feedback form]"
+                f"{slot.minutes} | {f'{run:.0f} s' + _zh(' (solved)', '（答案版）') if run else unmeasured} |")
+    part = {"intro": _zh("Introduction: the incident in one page", "开场：一页讲清这次事故")
+                     + f" ([{_zh('the opening deck', '开场幻灯片')}]({base}instructor/deck.md))",
+            "break": _zh("**Break**", "**休息**"),
+            "wrap-up": _zh("Wrap-up: key points, questions, the review checklist, the ",
+                           "总结：要点、提问、代码评审清单、") + f"[{_zh('feedback form', '反馈表')}]"
                        f"({base}instructor/feedback.md)"}[slot.kind]
     return f"| {start} | {part} | {slot.minutes} | | |"
 
@@ -147,19 +199,23 @@ def agendas(base: str = "") -> str:
         slots = manifest.schedule(key)
         total, coding = sum(s.minutes for s in slots), sum(s.coding for s in slots)
         labs = sum(s.coding for s in slots if s.kind == "lab")
-        rows = [f"### {agenda.title}", ""]
+        rows = [f"### {_t(agenda.title)}", ""]
         if agenda.summary:
-            rows += [agenda.summary, ""]
+            rows += [_t(agenda.summary), ""]
         if agenda.leaves_out:
-            rows += ["It leaves out:", ""]
-            rows += [f"- **{n:02d} · {manifest.episode(n).title}**: {why}" for n, why in sorted(agenda.leaves_out.items())]
+            rows += [_zh("It leaves out:", "它略去了："), ""]
+            rows += [f"- **{n:02d} · {_t(manifest.episode(n).title)}**{_zh(':', '：')} {_t(why)}"
+                     for n, why in sorted(agenda.leaves_out.items())]
             rows.append("")
-        rows += ["| start | part | minutes | learners code | measured run time |", "| --- | --- | --- | --- | --- |"]
+        rows += [_zh("| start | part | minutes | learners code | measured run time |",
+                     "| 开始 | 内容 | 分钟 | 学员写代码 | 实测运行时间 |"), "| --- | --- | --- | --- | --- |"]
         rows += [_agenda_row(slot, timings, base) for slot in slots]
-        rows.append(f"| {episodes.clock_time(total)} | **End** | **{total}** in total ({total // 60} h {total % 60:02d} min) | "
-                    f"**{coding}** | |")
-        rows += ["", f"Learners write code for {coding} of the {total} minutes: {labs} in the labs and "
-                 f"{coding - labs} in the episodes' exercises."]
+        rows.append(f"| {episodes.clock_time(total)} | **{_zh('End', '结束')}** | **{total}** "
+                    + _zh(f"in total ({total // 60} h {total % 60:02d} min)", f"合计（{total // 60} 小时 {total % 60:02d} 分）")
+                    + f" | **{coding}** | |")
+        rows += ["", _zh(f"Learners write code for {coding} of the {total} minutes: {labs} in the labs and "
+                         f"{coding - labs} in the episodes' exercises.",
+                         f"{total} 分钟里学员写代码 {coding} 分钟：实验 {labs} 分钟，单元练习 {coding - labs} 分钟。")]
         out.append("\n".join(rows))
     return "\n\n".join(out)
 
@@ -189,8 +245,9 @@ def cost_table() -> str:
            f"strategy and {first['concurrency']} concurrent per round, {first['rounds']} interleaved rounds, "
            "against the mock; HTTPS with a certificate made at start-up; the network is a proxy adding 10 ms of "
            "round-trip time.", "",
-           "| strategy | " + " | ".join(f"p50 ms, {n} (× reused)" for n in names)
-           + " | connections / request | TLS handshakes / request |",
+           _zh("| strategy | ", "| 策略 | ") + " | ".join(_zh(f"p50 ms, {n} (× reused)", f"p50 毫秒，{n}（相对复用客户端的倍数）")
+                                                       for n in names)
+           + _zh(" | connections / request | TLS handshakes / request |", " | 每请求连接数 | 每请求 TLS 握手数 |"),
            "| --- | " + " | ".join("---" for _ in names) + " | --- | --- |"]
     for strategy, rows in by_strategy.items():
         cells = [f"{r['p50_ms']:.1f} ({r['ratio_p50']:.2f}×)" for r in rows]
@@ -219,24 +276,36 @@ def python_versions() -> str:
     record = DOCS / "data" / "python-versions.json"
     results = json.loads(record.read_text()) if record.exists() else {}
     if not results:
-        return "No run on another Python has been recorded yet."
-    rows = ["| Python | last run | result |", "| --- | --- | --- |"]
+        return _zh("No run on another Python has been recorded yet.", "还没有记录过在其他 Python 版本上的运行。")
+    rows = [_zh("| Python | last run | result |", "| Python | 最近一次运行 | 结果 |"), "| --- | --- | --- |"]
     for version, r in sorted(results.items(), key=lambda kv: tuple(map(int, kv[0].split(".")))):
-        verdict = r["summary"] if r["exit"] == 0 else f"**failed** ({r['summary']})"
+        verdict = r["summary"] if r["exit"] == 0 else f"**{_zh('failed', '失败')}** ({r['summary']})"
         rows.append(f"| {r['python']} | {r['date']} | {verdict} |")
+    return "\n".join(rows)
+
+
+def terms_table() -> str:
+    """The term list (translations/zh/terms.yml): the same table in both glossaries, each term linked to its entry."""
+    rows = ["| English | 中文 | |", "| --- | --- | --- |"]
+    for term in i18n.terms("zh"):
+        entry = f"[{_zh('entry', '词条')}](#{term['anchor']})" if term.get("anchor") else ""
+        rows.append(f"| {term['en']} | {term['zh']} | {entry} |")
     return "\n".join(rows)
 
 
 def timeline_table() -> str:
     from looplab.course import timeline
 
-    return timeline.markdown_table()
+    return timeline.markdown_table(translate=_t, headers=_zh("| when | # | what happened | released in | checked |",
+                                                             "| 时间 | # | 发生了什么 | 发布于 | 核实情况 |"))
 
 
 _GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table": cost_table,
                "cli-reference": cli_reference, "timeline": timeline_table, "python-versions": python_versions,
                # the facilitator kit (looplab/course/kit.py)
-               "instructor-notes": kit.instructor_notes, "common-errors": kit.common_errors,
+               "instructor-notes": lambda: kit.instructor_notes(_BUILD["lang"], _t),
+               "common-errors": lambda: kit.common_errors(_BUILD["lang"], _t),
+               "terms": lambda: terms_table(),
                "feedback-form": kit.feedback_form, "deck": kit.deck,
                # the same bug elsewhere (docs/elsewhere.md)
                "cases": kit.cases_table, "lint-rules": kit.lint_rules}
@@ -245,7 +314,12 @@ _GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table
 # --- mkdocs events ---------------------------------------------------------------------------------
 
 def on_config(config: Any) -> Any:
-    config["nav"] = navigation()
+    i18n_plugin = config.plugins.get("i18n")
+    _BUILD["lang"] = getattr(i18n_plugin, "current_language", None) or "en"
+    try:
+        config["nav"] = navigation(_BUILD["lang"])
+    except i18n.TranslationError as error:
+        raise PluginError(str(error)) from None
     if not MERMAID.exists():
         raise PluginError(f"{MERMAID.relative_to(ROOT)} is missing: `python3 run.py setup` vendors mermaid "
                           "so that diagrams render without internet")
@@ -269,6 +343,12 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
             raise PluginError(f"{page.file.src_path}: unknown placeholder {match.group(0)}")
         try:
             return generator()
-        except kit.KitError as error:
+        except (kit.KitError, i18n.TranslationError) as error:
             raise PluginError(f"{page.file.src_path}: {error}") from None
-    return _PLACEHOLDER.sub(replace, markdown)
+    # hover definitions on every page, in the page's language (docs/snippets/abbreviations[.zh].md)
+    markdown = _PLACEHOLDER.sub(replace, markdown)
+    if not page.file.src_path.endswith(".md"):
+        return markdown
+    abbreviations = "docs/snippets/abbreviations" + ("" if _BUILD["lang"] == "en" else f".{_BUILD['lang']}") + ".md"
+    return markdown + f'\n\n--8<-- "{abbreviations}"\n'
+

@@ -40,6 +40,14 @@ TRANSLATIONS = ROOT / "translations"
 FOLDERS = ("notebooks", "solutions")  # labs/ are generated from solutions/, in every language
 
 
+def draft() -> bool:
+    """``LOOPLAB_I18N_DRAFT=1``: a translator's preview of an unfinished translation. What is missing or
+    out of date shows in English instead of failing the build. Never set in the test suite."""
+    import os
+
+    return os.environ.get("LOOPLAB_I18N_DRAFT") == "1"
+
+
 class TranslationError(Exception):
     """A translation is missing or out of date (the message says which cell, and what to do)."""
 
@@ -116,7 +124,8 @@ class Problem:
     detail: str = ""
 
     def __str__(self) -> str:
-        where = f"{self.notebook.relative_to(ROOT).as_posix()} cell {self.cell}"
+        kind = "cell" if self.notebook.suffix == ".ipynb" else "text"
+        where = f"{self.notebook.relative_to(ROOT).as_posix()} {kind} {self.cell}"
         fix = {"missing": "no translation: run `looplab i18n extract`, then write its `zh`",
                "untranslated": "its `zh` is empty: translate it",
                "changed": "the English changed since it was translated: update `zh`, then copy the new English into `en`",
@@ -151,11 +160,14 @@ def translate(nb: Any, notebook: Path, lang: str = "zh") -> Any:
     """A copy of ``nb`` (the notebook at ``notebook``, or an executed copy of it) whose markdown cells
     are in ``lang``; code cells and their outputs are untouched. Refuses an out-of-date translation."""
     trouble = problems(notebook, lang)
-    if trouble:
+    if trouble and not draft():
         raise TranslationError("\n".join(map(str, trouble)))
+    stale = {p.cell for p in trouble}
     entries = load(translation_file(notebook, lang))
     out = copy.deepcopy(nb)
     for cell in _markdown_cells(out):
+        if cell.id in stale:
+            continue  # (a draft: the English stays)
         cell.source = entries[cell.id][lang].rstrip("\n") if not entries[cell.id]["en"].endswith("\n") \
             else entries[cell.id][lang]
     out.metadata.setdefault("language_info", {})
@@ -201,4 +213,98 @@ def build(lang: str = "zh", *, check: bool = False) -> list[Path]:
 
 
 def all_problems(lang: str = "zh") -> list[Problem]:
-    return [p for notebook in english_notebooks() for p in problems(notebook, lang)]
+    return [p for notebook in english_notebooks() for p in problems(notebook, lang)] + string_problems(lang)
+
+
+# --- terms -----------------------------------------------------------------------------------------
+
+def terms(lang: str = "zh") -> list[dict[str, Any]]:
+    """The term list (``translations/LANG/terms.yml``): one word for one idea, on every page."""
+    return yaml.safe_load((TRANSLATIONS / lang / "terms.yml").read_text(encoding="utf-8"))
+
+
+SEARCH_WORDS = "search-words.txt"
+
+
+def search_words(lang: str = "zh") -> str:
+    """jieba's user dictionary for the site's search: the terms that must stay one word in the index
+    (jieba cuts 事件循环 into 事件 / 循环 otherwise, and a search for the term would find nothing).
+    Terms with a space or Latin letters are left to the separator."""
+    words = [t[lang] for t in terms(lang) if t[lang].isascii() is False and " " not in t[lang]
+             and not any(c.isascii() and c.isalpha() for c in t[lang])]
+    return "".join(f"{w} 1000 n\n" for w in dict.fromkeys(words))
+
+
+# --- strings of the manifest and the timeline ------------------------------------------------------
+# The website builds tables from episodes.yml and timeline.yml; their prose is translated like a
+# message catalogue: an entry per English text, looked up by that text, so an English text that
+# changes has no translation any more and the check names it.
+
+STRINGS = "strings.yml"
+
+
+def strings_needed() -> list[str]:
+    """Every English text of the manifest and the timeline that the Chinese site shows."""
+    from . import episodes, timeline
+
+    manifest = episodes.load()
+    out: list[str] = []
+    for e in manifest.episodes:
+        out += [e.title, e.outcome, *e.questions]
+        if e.lab:
+            out.append(e.lab["title"])
+    for agenda in manifest.agendas.values():
+        out += [agenda.title, *([agenda.summary] if agenda.summary else []), *agenda.leaves_out.values()]
+    out += list(timeline.STAGES.values())
+    for event in timeline.events():
+        out += [event.what, event.verified]
+    for item in timeline.elsewhere():
+        out += [item["what"], item["verified"]]
+    return list(dict.fromkeys(text.strip() for text in out))
+
+
+def _strings_file(lang: str) -> Path:
+    return TRANSLATIONS / lang / STRINGS
+
+
+def strings(lang: str = "zh") -> dict[str, str]:
+    path = _strings_file(lang)
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    return {e["en"].strip(): (e.get(lang) or "").strip() for e in entries or []}
+
+
+def gettext(text: str, lang: str) -> str:
+    """``text`` in ``lang`` (English is itself); a missing translation raises :class:`TranslationError`."""
+    if lang == "en":
+        return text
+    found = strings(lang).get(text.strip())
+    if not found and draft():
+        return text
+    if not found:
+        raise TranslationError(f"translations/{lang}/{STRINGS}: no translation of {text.strip()[:80]!r}: "
+                               f"run `looplab i18n extract --lang {lang}` and translate it")
+    return found
+
+
+def string_problems(lang: str = "zh") -> list[Problem]:
+    have, needed = strings(lang), strings_needed()
+    path = _strings_file(lang)
+    found = [Problem(path, repr(text[:60]), "missing" if text not in have else "untranslated")
+             for text in needed if not have.get(text)]
+    found += [Problem(path, repr(text[:60]), "orphan") for text in have if text not in set(needed)]
+    return found
+
+
+def extract_strings(lang: str = "zh") -> int:
+    """Add an entry for each English text that has none; keep the others (orphans too)."""
+    path = _strings_file(lang)
+    have = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else []
+    have = have or []
+    known = {e["en"].strip() for e in have}
+    new = [{"en": text, lang: ""} for text in strings_needed() if text not in known]
+    header = ("# The English texts of episodes.yml and looplab/course/timeline.yml that the Chinese site shows,\n"
+              "# each with its translation. Looked up by the English text: when that changes, `looplab i18n check`\n"
+              "# names it. See translations/zh/STYLE.md.\n")
+    path.write_text(header + yaml.dump(have + new, Dumper=_Literal, allow_unicode=True, sort_keys=False, width=1000),
+                    encoding="utf-8")
+    return len(new)

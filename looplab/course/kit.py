@@ -13,6 +13,8 @@ Each returns Markdown (with raw HTML where a page needs a form or data attribute
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import html
 import re
 from pathlib import Path
@@ -31,15 +33,31 @@ class KitError(ValueError):
 NOTES = DOCS / "instructor" / "notes"
 
 
-def instructor_notes() -> str:
-    """A heading per episode of episodes.yml, and under it docs/instructor/notes/NN.md if it exists."""
+def _heading(english: str, shown: str) -> str:
+    """A heading in the page's language that keeps the English heading's anchor (links work in both)."""
+    if shown == english:
+        return english
+    from markdown.extensions.toc import slugify
+
+    return f"{shown} {{ #{slugify(english, '-')} }}"
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def instructor_notes(lang: str = "en", translate: Callable[[str], str] = _same) -> str:
+    """A heading per episode of episodes.yml, and under it docs/instructor/notes/NN.md (NN.LANG.md on
+    a translated page) if it exists."""
     out = []
+    suffix = "" if lang == "en" else f".{lang}"
     for e in episodes.load().episodes:
-        note = NOTES / f"{e.number:02d}.md"
+        note = NOTES / f"{e.number:02d}{suffix}.md"
         body = (f'--8<-- "{note.relative_to(ROOT).as_posix()}"' if note.exists() else
                 f"*No notes yet for this episode* (`{note.relative_to(ROOT).as_posix()}`). "
                 f"Its notebook: [{e.stem}](../notebooks/{e.stem}.ipynb).")
-        out += [f"## {e.number:02d} · {e.title}", "", body, ""]
+        title = f"{e.number:02d} · {e.title}"
+        out += [f"## {_heading(title, f'{e.number:02d} · {translate(e.title)}')}", "", body, ""]
     return "\n".join(out)
 
 
@@ -49,9 +67,11 @@ def _inline(text: str) -> str:
     return "".join(f"<code>{part}</code>" if i % 2 else part for i, part in enumerate(parts))
 
 
-def common_errors() -> str:
+def common_errors(lang: str = "en", translate: Callable[[str], str] = _same) -> str:
     """Every hint each lab's (and guided notebook's) checks can give, read from looplab/course/checks/ and
-    exercises/ (:mod:`looplab.course.hints`): grouped by notebook, then by check."""
+    exercises/ (:mod:`looplab.course.hints`): grouped by notebook, then by check. The hints stay English
+    on a translated page (learners see them in English); the headings and links follow ``lang``."""
+    zh = lang == "zh"
     manifest = episodes.load()
     by_notebook: dict[Path, list[hints.Check]] = {}
     for check in hints.checks():
@@ -61,16 +81,21 @@ def common_errors() -> str:
             by_notebook.setdefault(path, []).append(check)
     out = []
     for kind, folder in (("Labs", "solutions"), ("Guided notebooks", "notebooks")):
-        out += [f"## {kind}", ""]
+        out += [f"## {_heading(kind, {'Labs': '实验', 'Guided notebooks': '引导式笔记本'}[kind] if zh else kind)}", ""]
         for path, found in sorted((p, c) for p, c in by_notebook.items() if p.parent.name == folder):
             episode = manifest.episode(int(re.search(r"(\d\d)", path.name).group(1)))
             if folder == "solutions":
                 title = f"Lab {episode.number:02d} · {episode.lab['title']}"
-                link = f"[worked solution](../solutions/{path.name}), practising [notebook {episode.number:02d}](../notebooks/{episode.stem}.ipynb)"
+                shown = f"实验 {episode.number:02d} · {translate(episode.lab['title'])}" if zh else title
+                link = (f"[参考答案](../solutions/{path.name})，练习的是[笔记本 {episode.number:02d}](../notebooks/{episode.stem}.ipynb)。"
+                        if zh else f"[worked solution](../solutions/{path.name}), practising [notebook "
+                        f"{episode.number:02d}](../notebooks/{episode.stem}.ipynb).")
             else:
                 title = f"{episode.number:02d} · {episode.title}"
-                link = f"[the notebook](../notebooks/{path.name}); a folded answer sits under each exercise"
-            out += [f"### {title}", "", f"{link}.", ""]
+                shown = f"{episode.number:02d} · {translate(episode.title)}" if zh else title
+                link = (f"[笔记本](../notebooks/{path.name})；每道练习下面都有一个折叠的答案。" if zh else
+                        f"[the notebook](../notebooks/{path.name}); a folded answer sits under each exercise.")
+            out += [f"### {_heading(title, shown)}", "", link, ""]
             for check in found:
                 rows = []
                 for hint in check.hints:
@@ -81,7 +106,8 @@ def common_errors() -> str:
                     rows.append(f'<tr data-hint="{hint.module}.py:{hint.line}"><td>{said}</td><td>{where}</td></tr>')
                 out += [f"**✘ not yet: {html.escape(check.exercise)}** · `{check.module}.{check.function}()`: "
                         f"{_inline(check.summary.replace('``', '`'))}", "",
-                        '<table><thead><tr><th>hint: the check says</th><th>source</th></tr></thead>',
+                        "<table><thead><tr><th>" + ("提示：检查输出的原文" if zh else "hint: the check says")
+                        + "</th><th>" + ("源码位置" if zh else "source") + "</th></tr></thead>",
                         "<tbody>", *rows, "</tbody></table>", ""]
     return "\n".join(out)
 

@@ -6,6 +6,7 @@ an upstream number anywhere in the material that this file does not hold.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -69,17 +70,20 @@ def releases() -> set[str]:
     return {e.released for e in events() if e.released}
 
 
-def markdown_table() -> str:
-    """The timeline as a Markdown table (the website's timeline page)."""
-    rows = ["| when | # | what happened | released in | checked |", "| --- | --- | --- | --- | --- |"]
+def markdown_table(translate: Callable[[str], str] = lambda text: text,
+                   headers: str = "| when | # | what happened | released in | checked |") -> str:
+    """The timeline as a Markdown table (the website's timeline page); ``translate`` gives a text in the
+    page's language (the Chinese site's come from translations/zh/strings.yml)."""
+    rows = [headers, "| --- | --- | --- | --- | --- |"]
+    full_stop = "." if translate(STAGES["report"]).isascii() else "。"
     for e in sorted(events(), key=lambda e: (e.date or date.max, e.number)):
         when = e.date.isoformat() if e.date else "?"
-        rows.append(f"| {when} | [#{e.number}]({e.url}) | **{STAGES[e.stage]}.** {e.what} | "
-                    f"{e.released or '-'} | {e.verified} |")
+        rows.append(f"| {when} | [#{e.number}]({e.url}) | **{translate(STAGES[e.stage])}{full_stop}** "
+                    f"{translate(e.what.strip())} | {e.released or '-'} | {translate(e.verified.strip())} |")
     for item in elsewhere():
         repo, number = item["ref"].split("#")
         rows.append(f"| {item.get('date') or '?'} | [{item['ref']}](https://github.com/{repo}/issues/{number}) | "
-                    f"{item['what']} | - | {item['verified']} |")
+                    f"{translate(item['what'].strip())} | - | {translate(item['verified'].strip())} |")
     return "\n".join(rows)
 
 

@@ -80,6 +80,9 @@ class I18nCommand:
                 if added:
                     print(f"{i18n.translation_file(notebook, args.lang).relative_to(i18n.ROOT)}: {added} new "
                           "cell(s) to translate")
+            added = i18n.extract_strings(args.lang)
+            if added:
+                print(f"translations/{args.lang}/{i18n.STRINGS}: {added} new text(s) to translate")
             return 0
         trouble = i18n.all_problems(args.lang)
         for problem in trouble:
