@@ -9,7 +9,7 @@ from .predict import judge
 
 def predict_the_generations(prediction: Any, received: int) -> None:
     """Chat requests the backend received for six sent to 0.2.3 (three with retries on, three with them off)."""
-    judge("Exercise 8.1 (predict, then run)", prediction, received,
+    judge("Exercise 9.1 (predict, then run)", prediction, received,
           right="one generation per request: 0.2.3's client is born on the serving loop, nothing crashes, nothing "
                 "is retried",
           wrong=[(7, "0.2.2 generated its first request twice, because the crash was retried. 0.2.3 creates its "
