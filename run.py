@@ -12,6 +12,7 @@ Set-up is idempotent: a pinned ``uv`` in ``.tools/``, then ``.venv/`` synced exa
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -61,9 +62,12 @@ def setup(full: bool = True) -> None:
     if sys.version_info < (3, 10):
         sys.exit(f"run.py: looplab needs Python 3.10 or newer; this is {sys.version.split()[0]}.")
     uv = ensure_uv()
-    say("syncing .venv/ with uv.lock")
-    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(VENV)}
-    run(uv, "sync", "--locked", "--quiet", "--python", sys.executable, cwd=ROOT, env=env)
+    if package_mirror():
+        sync_through_mirror(uv, package_mirror())
+    else:
+        say("syncing .venv/ with uv.lock")
+        env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(VENV)}
+        run(uv, "sync", "--locked", "--quiet", "--python", sys.executable, cwd=ROOT, env=env)
     setup_client_envs(uv)
     for step in (setup_real_stack, setup_site_assets):
         try:
@@ -76,6 +80,32 @@ def setup(full: bool = True) -> None:
     if full:
         setup_real_vllm()
         setup_chromium()
+
+
+MIRROR_VARIABLES = ("UV_DEFAULT_INDEX", "UV_INDEX_URL")  # uv's own; pip's PIP_INDEX_URL is for pip
+
+
+def package_mirror() -> str | None:
+    """The package index uv is told to use instead of PyPI (a mirror, e.g. in mainland China), if any."""
+    return next((os.environ[name] for name in MIRROR_VARIABLES if os.environ.get(name)), None)
+
+
+def sync_through_mirror(uv: Path, mirror: str) -> None:
+    """``uv sync --locked`` refuses a lock made against PyPI once another index is configured (uv
+    0.13.8: "The lockfile at `uv.lock` needs to be updated"). So: the lock's exact versions and
+    sha256 hashes, exported, are installed from the mirror with ``--require-hashes``: the mirror
+    provides the bytes, uv.lock decides what they must be, and a file that differs by one byte is
+    refused. Only the project itself (looplab, from this checkout) is installed without a hash."""
+    shown = re.sub(r"//[^/@]*@", "//***@", mirror)  # never print a password in an index URL
+    say(f"syncing .venv/ with uv.lock through the package mirror {shown} (versions and hashes from uv.lock)")
+    locked = ROOT / ".cache" / "uv-lock-requirements.txt"
+    locked.parent.mkdir(parents=True, exist_ok=True)
+    run(uv, "export", "--frozen", "--no-emit-project", "--format", "requirements-txt", "--quiet",
+        "--output-file", locked, cwd=ROOT)
+    if not (VENV / BIN / "python").exists():
+        run(uv, "venv", "--quiet", "--python", sys.executable, VENV, cwd=ROOT)
+    run(uv, "pip", "sync", "--quiet", "--require-hashes", "--python", VENV / BIN / "python", locked, cwd=ROOT)
+    run(uv, "pip", "install", "--quiet", "--no-deps", "--python", VENV / BIN / "python", "--editable", ROOT, cwd=ROOT)
 
 
 def setup_client_envs(uv: Path) -> None:

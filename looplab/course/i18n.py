@@ -83,12 +83,18 @@ def load(path: Path) -> dict[str, dict[str, str]]:
     return data.get("cells") or {}
 
 
+def _shown(path: Path) -> str:
+    """A path as a message shows it: from the checkout's root when it is inside it."""
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+
+
 def dump(path: Path, notebook: Path, cells: dict[str, dict[str, str]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = (f"# The Chinese text of {notebook.relative_to(ROOT).as_posix()}'s markdown cells, by cell id.\n"
+    shown = f"{notebook.parent.name}/{notebook.name}"
+    header = (f"# The Chinese text of {shown}'s markdown cells, by cell id.\n"
               "# `en` is the English each translation was made from: `looplab i18n check` fails when the\n"
               "# notebook's cell no longer says it. Edit `zh`; see translations/zh/STYLE.md.\n")
-    body = yaml.dump({"notebook": notebook.relative_to(ROOT).as_posix(), "cells": cells}, Dumper=_Literal,
+    body = yaml.dump({"notebook": shown, "cells": cells}, Dumper=_Literal,
                      allow_unicode=True, sort_keys=False, width=1000)
     path.write_text(header + body, encoding="utf-8")
 
@@ -125,7 +131,12 @@ class Problem:
 
     def __str__(self) -> str:
         kind = "cell" if self.notebook.suffix == ".ipynb" else "text"
-        where = f"{self.notebook.relative_to(ROOT).as_posix()} {kind} {self.cell}"
+        where = f"{_shown(self.notebook)} {kind} {self.cell}"
+        if kind == "text":
+            fix = {"missing": "no translation: run `looplab i18n extract`, then write its `zh`",
+                   "untranslated": "its `zh` is empty: translate it",
+                   "orphan": "no such English text any more (changed or removed): delete the entry"}[self.what]
+            return f"{where}: {fix}"
         fix = {"missing": "no translation: run `looplab i18n extract`, then write its `zh`",
                "untranslated": "its `zh` is empty: translate it",
                "changed": "the English changed since it was translated: update `zh`, then copy the new English into `en`",
@@ -171,7 +182,7 @@ def translate(nb: Any, notebook: Path, lang: str = "zh") -> Any:
         cell.source = entries[cell.id][lang].rstrip("\n") if not entries[cell.id]["en"].endswith("\n") \
             else entries[cell.id][lang]
     out.metadata.setdefault("language_info", {})
-    out.metadata["looplab"] = {"lang": lang, "translated_from": notebook.relative_to(ROOT).as_posix()}
+    out.metadata["looplab"] = {"lang": lang, "translated_from": _shown(notebook)}
     return out
 
 
