@@ -115,3 +115,43 @@ def test_doctor_says_when_the_machine_is_not_ready_for_an_offline_room(tmp_path,
     monkeypatch.setattr(doctor, "LOCK_FILE", tmp_path / "uv.lock")  # a checkout with nothing set up
     result = doctor.check_offline()
     assert not result.ok and ".venv-incident" in result.detail and "run.py setup" in result.fix
+
+
+# --- looplab doctor: which package index (PyPI or a mirror) ----------------------------------------
+
+@pytest.fixture
+def no_index_settings(monkeypatch, tmp_path):
+    for name in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("UV_CONFIG_FILE", str(tmp_path / "no-uv.toml"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(tmp_path / "no-pip.conf"))
+    return tmp_path
+
+
+def test_doctor_names_pypi_when_no_mirror_is_set(no_index_settings):
+    from looplab.entrypoints import doctor
+
+    check = doctor.check_index()
+    assert check.ok and check.detail == ("uv: https://pypi.org/simple (uv's default); "
+                                         "pip: https://pypi.org/simple (pip's default)")
+
+
+def test_doctor_names_the_mirror_each_installer_uses_and_where_it_is_set(no_index_settings, monkeypatch):
+    from looplab.entrypoints import doctor
+
+    monkeypatch.setenv("UV_DEFAULT_INDEX", "https://me:s3cret@mirror.example.cn/pypi/simple")
+    (no_index_settings / "no-pip.conf").write_text("[global]\nindex-url = https://mirror.example.cn/pypi/simple\n")
+    detail = doctor.check_index().detail
+    assert "uv: https://***@mirror.example.cn/pypi/simple (UV_DEFAULT_INDEX)" in detail
+    assert "s3cret" not in detail  # a token in an index URL is never printed
+    assert f"pip: https://mirror.example.cn/pypi/simple ({no_index_settings / 'no-pip.conf'})" in detail
+    assert "refuses a file whose hash differs" in detail and "only one installer" not in detail
+
+
+def test_doctor_says_when_only_pip_uses_a_mirror(no_index_settings, monkeypatch):
+    from looplab.entrypoints import doctor
+
+    monkeypatch.setenv("PIP_INDEX_URL", "https://mirror.example.cn/pypi/simple")
+    (no_index_settings / "no-uv.toml").write_text('[[index]]\nurl = "https://pypi.org/simple"\ndefault = true\n')
+    detail = doctor.check_index().detail
+    assert "only one installer uses a mirror: set UV_DEFAULT_INDEX" in detail

@@ -40,6 +40,14 @@ PAGES = {  # page -> (mermaid diagrams expected, text that must be on the page)
     "elsewhere.html": (0, "Four fix patterns"),
     "notebooks/08-the-same-bug-elsewhere.html": (0, "LoopAffinityError: AsyncOpenAI made at"),
     "solutions/lab-08-the-sync-bridge.html": (0, "9 calls from 5 threads"),
+    # 简体中文 (the same pages built a second time under zh/, docs/NAME.zh.md and translations/zh/)
+    "zh/index.html": (1, "一页看懂这次事故"),
+    "zh/root-cause.html": (3, "逐帧解读回溯"),
+    "zh/notebooks/03-reproduce-the-crash.html": (1, "500 RuntimeError: Event loop is closed"),
+    "zh/solutions/lab-05-fix-it-per-call.html": (0, "nothing leaked"),
+    "zh/glossary.html": (0, "术语对照表"),
+    "zh/setup.html": (0, "通过 PyPI 镜像源安装"),
+    "zh/facilitator.html": (0, "合计（1 小时 30 分）"),
 }
 
 
@@ -175,3 +183,44 @@ def test_the_opening_deck_shows_one_slide_at_a_time_moves_with_the_keys_and_fits
     assert dict(agendas) == {"90min": True, "half-day": False}
     pages = max(int(n) for n in re.findall(rb"/Count (\d+)", pdf))
     assert pages == len(first), f"printed, the deck takes {pages} pages for {len(first)} slides"
+
+
+def test_the_language_switch_leads_to_the_same_page_in_the_other_language(browser, site_url):
+    context, page, blocked, errors = _offline_page(browser, site_url, {"width": 1280, "height": 900})
+    try:
+        page.goto(f"{site_url}/root-cause.html", wait_until="networkidle")
+        page.hover(".md-header__option .md-select")  # Material's language menu opens on hover
+        page.click('.md-select__link[hreflang="zh"]')
+        page.wait_for_load_state("networkidle")
+        chinese = (page.url, page.inner_text("h1"), page.get_attribute("html", "lang"))
+        page.hover(".md-header__option .md-select")
+        page.click('.md-select__link[hreflang="en"]')
+        page.wait_for_load_state("networkidle")
+        english = (page.url, page.inner_text("h1"))
+    finally:
+        context.close()
+    assert not blocked and not errors, (blocked, errors)
+    assert chinese[0].endswith("/zh/root-cause.html") and chinese[1].startswith("根本原因") and chinese[2].startswith("zh")
+    assert english[0].endswith("/root-cause.html") and "/zh/" not in english[0] and english[1].startswith("Root cause")
+
+
+@pytest.mark.parametrize("query, page_expected", [("连接池", "zh/root-cause.html"), ("事件循环", "zh/glossary.html"),
+                                                  ("长连接", "zh/root-cause.html")])
+def test_a_chinese_search_finds_the_chinese_pages_offline(browser, site_url, query, page_expected):
+    """Material's search runs in the browser from the index built with the site: the Chinese pages were
+    cut into words by jieba at build time, with the glossary's terms kept whole (search-words.txt)."""
+    context, page, blocked, errors = _offline_page(browser, site_url, {"width": 1280, "height": 900})
+    try:
+        page.goto(f"{site_url}/zh/index.html", wait_until="networkidle")
+        page.click(".md-search__input")
+        page.fill(".md-search__input", query)
+        page.wait_for_selector(".md-search-result__item", timeout=20000)
+        links = page.evaluate("() => [...document.querySelectorAll('.md-search-result__link')].map((a) => a.href)")
+        meta = page.inner_text(".md-search-result__meta")
+        page.screenshot(path=str(SCREENSHOTS / f"zh-search-{len(query)}.png"))
+    finally:
+        context.close()
+    assert not blocked and not errors, (blocked, errors)
+    assert any(page_expected in link for link in links), links[:10]
+    assert any("/zh/" in link for link in links[:3]), "the first results should be Chinese pages"
+    assert "符合条件的结果" in meta  # Material's own words, in Chinese on the Chinese pages

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from .conftest import ROOT, SITE
 
@@ -159,3 +160,31 @@ def test_the_feedback_form_asks_about_every_episodes_outcome(built_site):
         assert f'data-episode="{episode.number}"' in page
         assert episode.outcome[1:] in page, f"episode {episode.number}'s outcome is not on the form"
     assert "<form" in page and "action=\"#\"" in page and "https://" not in page.split("<form", 1)[1].split("</form>")[0]
+
+
+def test_both_languages_are_built_with_every_page_and_notebook(built_site):
+    english = {p.relative_to(SITE) for p in SITE.rglob("*.html") if p.relative_to(SITE).parts[0] not in ("zh", "assets")}
+    chinese = {p.relative_to(SITE / "zh") for p in (SITE / "zh").rglob("*.html")}
+    assert english - {Path("404.html")} <= chinese, sorted(map(str, english - chinese))
+    for source in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        html = (SITE / "zh" / "notebooks" / source.with_suffix(".html").name).read_text()
+        assert "jp-OutputArea" in html, f"zh/{source.name} shows no outputs"  # the executed cells, shared
+        assert re.search(r"[\u4e00-\u9fff]{20}", html), f"zh/{source.name} is not in Chinese"
+
+
+def test_chinese_pages_are_chinese_down_to_the_generated_parts(built_site):
+    facilitator = (SITE / "zh" / "facilitator.html").read_text()
+    assert "90 分钟课程" in facilitator and "学员写代码" in facilitator and "<td>0:05</td>" in facilitator
+    assert "90-minute session" not in facilitator
+    home = (SITE / "zh" / "index.html").read_text()
+    assert "学完你将能够" in home and "事件循环及其所属对象" in home  # the episodes table from strings.yml
+    timeline = (SITE / "zh" / "timeline.html").read_text()
+    assert "https://github.com/ogx-ai/ogx/pull/1969" in timeline and "发生了什么" in timeline
+    notes = (SITE / "zh" / "instructor" / "episodes.html").read_text()
+    for note in sorted((ROOT / "docs" / "instructor" / "notes").glob("[0-9][0-9].zh.md")):
+        first_heading = re.search(r"^### (.+?)(?: \{.*\})?$", note.read_text(), re.M).group(1)
+        assert first_heading in notes, f"{note.name} is not included"
+    glossary = (SITE / "zh" / "glossary.html").read_text()
+    assert "事件循环" in glossary and 'href="#event-loop"' in glossary  # the term table links its entries
+    assert 'lang="zh' in home and 'hreflang="en"' in home  # Material in Chinese, with the switch back
+    assert "<abbr title=" in (SITE / "zh" / "fixes.html").read_text()  # hover definitions, in Chinese
