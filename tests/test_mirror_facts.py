@@ -126,7 +126,7 @@ def install_from(mirror: Index, project: Path, tmp: Path):
     assert made.returncode == 0, made.stderr
     python = tmp / "venv" / BIN / "python"
     mirror.requests.clear()
-    synced = uv("pip", "sync", "--python", python, tmp / "req.txt",
+    synced = uv("pip", "sync", "--require-hashes", "--python", python, tmp / "req.txt",
                 cwd=tmp, index=mirror.url, cache=tmp / "cache")
     imported = subprocess.run([str(python), "-c", "import probe_pkg; print(probe_pkg.WHO)"],
                               capture_output=True, text=True, timeout=60)
