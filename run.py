@@ -343,7 +343,9 @@ def workshop(args: list[str]) -> int:
     site = _serve_site()
     website = (f"  Website:    {site[1]}" if site else
                "  Website:    not built yet: `python3 run.py site` builds and serves it")
-    print(f"\n  looplab workshop is running.\n  JupyterLab: {url}\n{website}\n  Press Ctrl-C to stop.\n", flush=True)
+    chinese = url.replace("/lab/tree/notebooks", "/lab/tree/zh/notebooks")
+    print(f"\n  looplab workshop is running.\n  JupyterLab: {url}\n  简体中文:   {chinese}\n{website}\n"
+          "  Press Ctrl-C to stop.\n", flush=True)
     try:
         _until_interrupted(lab)
     finally:

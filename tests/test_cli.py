@@ -79,17 +79,22 @@ def test_workshop_command_prints_the_url_and_stops_cleanly_on_ctrl_c():
     proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "workshop", "--no-setup"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        url, website, seen = None, None, []
+        url, website, chinese, seen = None, None, "", []
         for line in proc.stdout:
             seen.append(line)
             if "JupyterLab: " in line:
                 url = line.split("JupyterLab: ", 1)[1].strip()
+            if "简体中文: " in line:
+                chinese = line.split("简体中文: ", 1)[1].strip()
             if "Website: " in line:
                 website = line.split("Website: ", 1)[1].strip()
                 break
         assert url and url.startswith("http://127.0.0.1:"), "the workshop command printed no URL:\n" + "".join(seen)
         with urllib.request.urlopen(url, timeout=10) as response:
             assert response.status == 200
+        assert "/lab/tree/zh/notebooks?token=" in chinese  # the Chinese notebooks (zh/), same server
+        with urllib.request.urlopen(chinese.replace("/lab/tree/", "/api/contents/"), timeout=10) as response:
+            assert b"01-event-loops.ipynb" in response.read()
         if website.startswith("http://"):  # the site is served when it has been built
             with urllib.request.urlopen(website, timeout=10) as response:
                 assert response.status == 200 and b"looplab" in response.read()

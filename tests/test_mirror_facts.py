@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-UV = ROOT / ".tools" / ("Scripts/uv.exe" if os.name == "nt" else "bin/uv")
+UV = ROOT / ".tools" / "bin" / "uv"
 WHEEL = "probe_pkg-1.0-py3-none-any.whl"
 BIN = "Scripts" if os.name == "nt" else "bin"
 
@@ -40,7 +40,7 @@ def make_wheel(init_source: str) -> bytes:
     files = {
         "probe_pkg/__init__.py": init_source.encode(),
         "probe_pkg-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: probe-pkg\nVersion: 1.0\n",
-        "probe_pkg-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        "probe_pkg-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = "".join(record_line(name, data) for name, data in files.items()) + "probe_pkg-1.0.dist-info/RECORD,,\n"
     buffer = io.BytesIO()
@@ -66,8 +66,7 @@ class Index:
                 index.requests.append(f"{self.command} {self.path}")
                 body = pages.get(self.path)
                 self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Type", "application/octet-stream" if self.path.endswith(".whl")
-                                 else "text/html")
+                self.send_header("Content-Type", "text/html")  # uv does not mind it for the wheel
                 self.send_header("Content-Length", str(len(body or b"")))
                 self.end_headers()
                 return body or b""
@@ -80,7 +79,7 @@ class Index:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/simple"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def close(self):
@@ -100,9 +99,11 @@ def uv(*args, cwd: Path, index: str, cache: Path) -> subprocess.CompletedProcess
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     assert UV.exists(), f"{UV} is missing: `python3 run.py setup` installs the pinned uv there"
-    indexes = {name: Index(make_wheel(f"WHO = {name!r}\n")) for name in ("origin", "lying")}
-    indexes["honest"] = Index(make_wheel("WHO = 'origin'\n"))  # the origin's bytes, exactly
+    wheels = {"origin": make_wheel("WHO = 'origin'\n"), "lying": make_wheel("WHO = 'lying'\n")}
+    wheels["honest"] = wheels["origin"]  # the very same bytes (zip entries carry the time they were made)
+    indexes = {}
     try:
+        indexes.update((name, Index(wheel)) for name, wheel in wheels.items())
         project = tmp_path_factory.mktemp("project")
         (project / "pyproject.toml").write_text('[project]\nname = "probe-project"\nversion = "0"\n'
                                                 'requires-python = ">=3.10"\ndependencies = ["probe-pkg==1.0"]\n'
@@ -154,7 +155,6 @@ def test_the_lock_hashes_refuse_a_mirror_that_serves_other_bytes(world, tmp_path
     lying = indexes["lying"]
     synced, imported = install_from(lying, project, tmp_path)
     assert synced.returncode != 0 and "Hash mismatch" in synced.stderr, synced.stdout + synced.stderr
-    computed = synced.stderr.split("Computed:", 1)[-1]
-    assert f"sha256:{lying.sha256}" in computed, synced.stderr
-    assert f"sha256:{indexes['origin'].sha256}" in synced.stderr.split("Computed:", 1)[0], synced.stderr
+    expected, _, computed = synced.stderr.partition("Computed:")
+    assert f"sha256:{indexes['origin'].sha256}" in expected and f"sha256:{lying.sha256}" in computed, synced.stderr
     assert imported.returncode != 0 and "ModuleNotFoundError" in imported.stderr, imported.stdout
