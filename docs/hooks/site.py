@@ -306,9 +306,11 @@ _GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table
                "instructor-notes": lambda: kit.instructor_notes(_BUILD["lang"], _t),
                "common-errors": lambda: kit.common_errors(_BUILD["lang"], _t),
                "terms": lambda: terms_table(),
-               "feedback-form": kit.feedback_form, "deck": kit.deck,
+               "feedback-form": lambda: kit.feedback_form(_BUILD["lang"], _t),
+               "deck": lambda: kit.deck(_BUILD["lang"], _t),
                # the same bug elsewhere (docs/elsewhere.md)
-               "cases": kit.cases_table, "lint-rules": kit.lint_rules}
+               "cases": lambda: kit.cases_table(_BUILD["lang"], _t),
+               "lint-rules": lambda: kit.lint_rules(_BUILD["lang"], _t)}
 
 
 # --- mkdocs events ---------------------------------------------------------------------------------

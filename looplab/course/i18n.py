@@ -255,7 +255,8 @@ STRINGS = "strings.yml"
 
 
 def strings_needed() -> list[str]:
-    """Every English text of the manifest and the timeline that the Chinese site shows."""
+    """Every English text of the manifest, the timeline, the cases of the same bug elsewhere and the lint's
+    fixes that the Chinese site shows."""
     from . import episodes, timeline
 
     manifest = episodes.load()
@@ -271,6 +272,12 @@ def strings_needed() -> list[str]:
         out += [event.what, event.verified]
     for item in timeline.elsewhere():
         out += [item["what"], item["verified"]]
+    from ..tools import lint
+    from .demos import cases
+
+    for case in cases.CASES:
+        out += [case.title, case.pattern]
+    out += [fix for _name, fix in lint.RULES.values()]
     return list(dict.fromkeys(text.strip() for text in out))
 
 
@@ -313,7 +320,8 @@ def extract_strings(lang: str = "zh") -> int:
     have = have or []
     known = {e["en"].strip() for e in have}
     new = [{"en": text, lang: ""} for text in strings_needed() if text not in known]
-    header = ("# The English texts of episodes.yml and looplab/course/timeline.yml that the Chinese site shows,\n"
+    header = ("# The English texts of episodes.yml, looplab/course/timeline.yml, the demo cases and the lint's fixes\n"
+              "# that the Chinese site shows,\n"
               "# each with its translation. Looked up by the English text: when that changes, `looplab i18n check`\n"
               "# names it. See translations/zh/STYLE.md.\n")
     path.write_text(header + yaml.dump(have + new, Dumper=_Literal, allow_unicode=True, sort_keys=False, width=1000),
