@@ -37,6 +37,9 @@ PAGES = {  # page -> (mermaid diagrams expected, text that must be on the page)
     "instructor/prerequisites.html": (0, "What learners will not need"),
     "instructor/helpers.html": (0, "Unblocking without giving the answer"),
     "instructor/deck.html": (1, "One real production bug, end to end"),
+    "zh/instructor/deck.html": (1, "一个真实的线上 bug，从头到尾"),
+    "zh/instructor/feedback.html": (0, "你现在有多大把握？"),
+    "zh/elsewhere.html": (0, "由生命周期持有（lifespan-owned）"),
     "elsewhere.html": (0, "Four fix patterns"),
     "notebooks/08-the-same-bug-elsewhere.html": (0, "LoopAffinityError: AsyncOpenAI made at"),
     "solutions/lab-08-the-sync-bridge.html": (0, "9 calls from 5 threads"),
@@ -113,20 +116,21 @@ def _offline_page(browser, site_url, viewport):
     return context, page, blocked, errors
 
 
-def test_the_feedback_form_prints_alone_on_one_sheet(browser, site_url):
+@pytest.mark.parametrize("lang", ["", "zh/"], ids=["en", "zh"])
+def test_the_feedback_form_prints_alone_on_one_sheet(browser, site_url, lang):
     """Printed: no header, navigation or footer; every episode's row; two A4 pages at most (one sheet)."""
     from looplab.course import episodes
 
     context, page, blocked, errors = _offline_page(browser, site_url, {"width": 794, "height": 1123})
     try:
-        page.goto(f"{site_url}/instructor/feedback.html", wait_until="networkidle")
+        page.goto(f"{site_url}/{lang}instructor/feedback.html", wait_until="networkidle")
         page.emulate_media(media="print")
         hidden = page.evaluate("""() => ['.md-header', '.md-sidebar--primary', '.md-footer', '.ll-form__screen-only']
             .map((s) => document.querySelector(s)).every((el) => !el || getComputedStyle(el).display === 'none')""")
         rows = page.locator(".ll-form__scale tbody tr").count()
         radios = page.locator('.ll-form input[type="radio"]').count()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "instructor_feedback-printed.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{lang.strip('/') or 'en'}-feedback-printed.png"), full_page=True)
         pdf = page.pdf(format="A4")
     finally:
         context.close()
@@ -147,18 +151,19 @@ SLIDES = """() => [...document.querySelectorAll('.ll-slide')].map((slide) => {
 })"""
 
 
-def test_the_opening_deck_shows_one_slide_at_a_time_moves_with_the_keys_and_fits_1280x720(browser, site_url):
+@pytest.mark.parametrize("lang", ["", "zh/"], ids=["en", "zh"])
+def test_the_opening_deck_shows_one_slide_at_a_time_moves_with_the_keys_and_fits_1280x720(browser, site_url, lang):
     context, page, blocked, errors = _offline_page(browser, site_url, {"width": 1280, "height": 720})
     try:
-        page.goto(f"{site_url}/instructor/deck.html", wait_until="networkidle")
+        page.goto(f"{site_url}/{lang}instructor/deck.html", wait_until="networkidle")
         page.wait_for_function(f"() => ({DRAWN_DIAGRAMS})() >= 1", timeout=20000)
         first = page.evaluate(SLIDES)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "deck-slide-01.png"))
+        page.screenshot(path=str(SCREENSHOTS / f"{lang.strip('/') or 'en'}-deck-slide-01.png"))
         page.keyboard.press("ArrowRight")
         second = page.evaluate(SLIDES)
         counter = page.inner_text(".ll-deck__count")
-        page.screenshot(path=str(SCREENSHOTS / "deck-slide-02.png"))
+        page.screenshot(path=str(SCREENSHOTS / f"{lang.strip('/') or 'en'}-deck-slide-02.png"))
         for key in ("Space", "PageDown"):
             page.keyboard.press(key)
         fourth = page.evaluate(SLIDES)

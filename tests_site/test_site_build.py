@@ -188,3 +188,19 @@ def test_chinese_pages_are_chinese_down_to_the_generated_parts(built_site):
     assert "事件循环" in glossary and 'href="#event-loop"' in glossary  # the term table links its entries
     assert 'lang="zh' in home and 'hreflang="en"' in home  # Material in Chinese, with the switch back
     assert "<abbr title=" in (SITE / "zh" / "fixes.html").read_text()  # hover definitions, in Chinese
+
+
+def test_every_page_has_the_language_switch_to_its_own_translation(built_site):
+    """Material's language menu on every page, English and Chinese, notebooks included, pointing at the same
+    page in the other language (mkdocs-static-i18n's alternates), not at the other home page."""
+    pages = [p for p in SITE.rglob("*.html") if p.name != "404.html" and p.relative_to(SITE).parts[0] != "assets"]
+    assert len(pages) > 80
+    for page in pages:
+        html = page.read_text()
+        chinese = page.relative_to(SITE).parts[0] == "zh"
+        other = re.search(r'<a href="([^"]+)" hreflang="%s"' % ("en" if chinese else "zh"), html)
+        assert other, f"{page.relative_to(SITE)} has no language switch"
+        target = (page.parent / other.group(1)).resolve()
+        assert target.exists(), f"{page.relative_to(SITE)} switches to a missing page {other.group(1)}"
+        expected = page.relative_to(SITE / "zh") if chinese else Path("zh") / page.relative_to(SITE)
+        assert target.relative_to(SITE.resolve()) == expected, f"{page.relative_to(SITE)} -> {other.group(1)}"

@@ -25,6 +25,7 @@ from typing import Any
 
 import nbformat
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 
 from looplab.course import episodes, i18n, kit
 from looplab.project import ROOT
@@ -327,6 +328,32 @@ def on_config(config: Any) -> Any:
                           "so that diagrams render without internet")
     stage_notebooks()
     return config
+
+
+@event_priority(-200)  # after mkdocs-static-i18n's on_files (-100), which runs after mkdocs-jupyter's
+def on_files(files: Any, config: Any) -> Any:
+    """mkdocs-static-i18n rebuilds every file as a plain ``File``, so the notebooks lose mkdocs-jupyter's
+    ``NotebookFile`` wrapper and would be copied raw (their JSON as an .html page). Wrap them again,
+    keeping where the i18n plugin put them (``zh/notebooks/...``) and its language attributes."""
+    from types import SimpleNamespace
+
+    from mkdocs_jupyter.plugin import NotebookFile
+
+    jupyter = config.plugins.get("mkdocs-jupyter")
+    lang = _BUILD["lang"]
+    for file in [f for f in files if f.src_uri.endswith(".ipynb") and not isinstance(f, NotebookFile)]:
+        if not jupyter.should_include(file):
+            continue
+        wrapped = NotebookFile(file, **config)
+        wrapped.dest_path, wrapped.abs_dest_path, wrapped.url = file.dest_path, file.abs_dest_path, file.url
+        # The language menu leads to the same notebook in the other language (the i18n plugin, seeing a
+        # plain file, knew only this language's copy).
+        english = file.url.removeprefix(f"{lang}/") if lang != "en" else file.url
+        file.alternates = {"en": SimpleNamespace(url=english, locale="en"),
+                           **{other: SimpleNamespace(url=f"{other}/{english}", locale=other) for other in i18n.LANGUAGES}}
+        files.remove(file)
+        files.append(wrapped)
+    return files
 
 
 def on_post_page(output: str, page: Any, config: Any) -> str:
