@@ -63,11 +63,11 @@ def test_instructor_notes_have_a_heading_per_episode_and_include_the_notes_that_
 #   ```mermaid                       (with `accTitle:` and `accDescr:`, the SVG's own name)
 #   ...
 #   ```
-#   ??? note "Text version of the diagram"
+#   ??? note "Text version of the diagram"      (on a Chinese page: "图的文字版")
 #       the diagram in sentences or a numbered list
 # Notebooks are checked apart (their Markdown cells cannot hold admonitions).
 MERMAID_FENCE = re.compile(r"^```mermaid\n(.*?)^```\n", re.S | re.M)
-TEXT_VERSION = re.compile(r'\s*[?!]{3} note "Text version of the diagram"\n {4}\S')
+TEXT_VERSION = re.compile(r'\s*[?!]{3} note "(?:Text version of the diagram|图的文字版)"\n {4}\S')
 
 
 def test_every_diagram_in_the_pages_sources_has_a_text_version_next_to_it():
@@ -92,7 +92,7 @@ def test_every_diagram_on_the_built_pages_has_a_text_version_next_to_it(built_si
             continue
         html = page.read_text()
         for match in re.finditer(r'<pre class="mermaid">.*?</pre>', html, re.S):
-            if not re.match(r'\s*<details class="note">\s*<summary>Text version of the diagram</summary>',
+            if not re.match(r'\s*<details class="note">\s*<summary>(?:Text version of the diagram|图的文字版)</summary>',
                             html[match.end():]):
                 missing.append(str(page.relative_to(SITE)))
     assert not missing, f"diagrams without a text version right after them: {missing}"
@@ -169,7 +169,7 @@ def test_both_languages_are_built_with_every_page_and_notebook(built_site):
     for source in sorted((ROOT / "notebooks").glob("*.ipynb")):
         html = (SITE / "zh" / "notebooks" / source.with_suffix(".html").name).read_text()
         assert "jp-OutputArea" in html, f"zh/{source.name} shows no outputs"  # the executed cells, shared
-        assert re.search(r"[\u4e00-\u9fff]{20}", html), f"zh/{source.name} is not in Chinese"
+        assert len(re.findall(r"[\u4e00-\u9fff]", html)) > 300, f"zh/{source.name} is not in Chinese"
 
 
 def test_chinese_pages_are_chinese_down_to_the_generated_parts(built_site):
@@ -194,7 +194,7 @@ def test_every_page_has_the_language_switch_to_its_own_translation(built_site):
     """Material's language menu on every page, English and Chinese, notebooks included, pointing at the same
     page in the other language (mkdocs-static-i18n's alternates), not at the other home page."""
     pages = [p for p in SITE.rglob("*.html") if p.name != "404.html" and p.relative_to(SITE).parts[0] != "assets"]
-    assert len(pages) > 80
+    assert len(pages) > 60
     for page in pages:
         html = page.read_text()
         chinese = page.relative_to(SITE).parts[0] == "zh"

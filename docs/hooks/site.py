@@ -356,6 +356,22 @@ def on_files(files: Any, config: Any) -> Any:
     return files
 
 
+def on_post_build(config: Any) -> None:
+    """Material's language menu fetches ``sitemap.xml`` beside each alternate it links to (it expects a
+    language's home there), and mkdocs-static-i18n links the same page in the other language, so
+    every page asked for ``<its folder>/sitemap.xml`` and logged a 404. Put the site's sitemap in every
+    folder of this language's pages: the menu then finds one, and its links work as they are."""
+    root = Path(config["site_dir"])
+    sitemap = root / "sitemap.xml"
+    if not sitemap.exists():
+        return
+    prefix = root if _BUILD["lang"] == "en" else root / _BUILD["lang"]
+    folders = {page.parent for page in prefix.rglob("*.html")
+               if _BUILD["lang"] != "en" or page.relative_to(root).parts[0] not in i18n.LANGUAGES}
+    for folder in sorted(folders - {root}):
+        shutil.copy2(sitemap, folder / "sitemap.xml")
+
+
 def on_post_page(output: str, page: Any, config: Any) -> str:
     if not page.file.src_path.endswith(".ipynb"):
         return output
