@@ -9,17 +9,25 @@
   if (!slides.length) return;
   document.documentElement.classList.add("ll-deck-mode");
 
+  // The toolbar speaks the page's language (the Chinese deck is built under zh/).
+  const WORDS = {
+    en: {slides: "Slides", previous: "Previous slide", next: "Next slide", agenda: "Agenda",
+         full: "Full screen (F)", leave: "Leave the deck"},
+    zh: {slides: "幻灯片", previous: "上一张", next: "下一张", agenda: "议程",
+         full: "全屏（F）", leave: "退出幻灯片"},
+  };
+  const words = WORDS[document.documentElement.lang.slice(0, 2)] || WORDS.en;
   const agendas = Array.from(deck.querySelectorAll(".ll-agenda"));
   const bar = document.createElement("nav");
   bar.className = "ll-deck__bar";
-  bar.setAttribute("aria-label", "Slides");
+  bar.setAttribute("aria-label", words.slides);
   bar.innerHTML =
-    '<button type="button" data-go="-1" aria-label="Previous slide">‹</button>' +
+    `<button type="button" data-go="-1" aria-label="${words.previous}">‹</button>` +
     '<span class="ll-deck__count" aria-live="polite"></span>' +
-    '<button type="button" data-go="1" aria-label="Next slide">›</button>' +
-    (agendas.length > 1 ? '<label>Agenda <select class="ll-deck__agenda"></select></label>' : "") +
-    '<button type="button" class="ll-deck__full">Full screen (F)</button>' +
-    '<a href="../facilitator.html">Leave the deck</a>';
+    `<button type="button" data-go="1" aria-label="${words.next}">›</button>` +
+    (agendas.length > 1 ? `<label>${words.agenda} <select class="ll-deck__agenda"></select></label>` : "") +
+    `<button type="button" class="ll-deck__full">${words.full}</button>` +
+    `<a href="../facilitator.html">${words.leave}</a>`;
   deck.appendChild(bar);
   const count = bar.querySelector(".ll-deck__count");
 
