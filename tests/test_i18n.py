@@ -85,6 +85,21 @@ def test_an_english_cell_changed_alone_fails_the_check_naming_the_cell_and_the_c
     assert i18n.problems(scratch) == []
 
 
+def test_a_translators_yaml_mistake_is_one_line_naming_the_file_and_line(scratch, capsys):
+    import argparse
+
+    from looplab.entrypoints.course_cli import I18nCommand
+
+    path = i18n.translation_file(scratch)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("    zh: |-"))
+    lines[at + 1] = lines[at + 1].lstrip()  # the first line of a translation, not indented
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert I18nCommand.run(argparse.Namespace(action="check", lang="zh")) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "01-event-loops.yml line" in err[0] and "not valid YAML" in err[0], err
+
+
 def test_a_new_cell_is_missing_until_extracted_and_translated(scratch):
     nb = nbformat.read(scratch, as_version=4)
     nb.cells.insert(2, nbformat.v4.new_markdown_cell("A new paragraph.", id="nb01-new"))

@@ -63,6 +63,7 @@ MISTAKES = [
     ("bench --requests 0", "must be at least 1, got 0", 2),
     ("bench --target strategies --plot /no/such/folder/x.png", "the folder /no/such/folder does not exist", 2),
     ("labs check /no/such/lab.ipynb", "no such file or folder: /no/such/lab.ipynb", 2),
+    ("i18n build --lang fr", "no language 'fr'; known: zh", 2),
     ("real-stack install 9.9.9", "unknown llama-stack release '9.9.9'", 1),
     ("nonsense", "invalid choice: 'nonsense'", 2),
 ]

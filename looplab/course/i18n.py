@@ -79,8 +79,18 @@ def load(path: Path) -> dict[str, dict[str, str]]:
     """The entries of a translation file (cell id -> {"en", LANG}); empty if there is none."""
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return data.get("cells") or {}
+    return (_yaml(path) or {}).get("cells") or {}
+
+
+def _yaml(path: Path) -> Any:
+    """A translation file's content; a translator's YAML mistake becomes one line naming the file and line."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise TranslationError(f"{_shown(path)}{where}: not valid YAML ({getattr(error, 'problem', None) or error}); "
+                               "a `zh: |-` block's lines must be indented like its `en` block's") from None
 
 
 def _shown(path: Path) -> str:
@@ -287,7 +297,7 @@ def _strings_file(lang: str) -> Path:
 
 def strings(lang: str = "zh") -> dict[str, str]:
     path = _strings_file(lang)
-    entries = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    entries = _yaml(path) if path.exists() else None
     return {e["en"].strip(): (e.get(lang) or "").strip() for e in entries or []}
 
 

@@ -74,6 +74,14 @@ class I18nCommand:
         if args.lang not in i18n.LANGUAGES:
             print(f"looplab i18n: no language {args.lang!r}; known: {', '.join(i18n.LANGUAGES)}", file=sys.stderr)
             return 2
+        try:
+            return I18nCommand._run(args, i18n)
+        except i18n.TranslationError as error:
+            print(f"looplab i18n: {error}", file=sys.stderr)
+            return 1
+
+    @staticmethod
+    def _run(args: argparse.Namespace, i18n) -> int:  # noqa: ANN001 (the module, imported when the command runs)
         if args.action == "extract":
             for notebook in i18n.english_notebooks():
                 added = i18n.extract(notebook, args.lang)
