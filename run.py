@@ -156,16 +156,25 @@ def setup_site_assets() -> None:
     stamp.write_text(MERMAID_VERSION + "\n")
 
 
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")  # Debian's fonts-wqy-microhei
+
+
 def setup_chromium() -> None:
-    """Debian's Chromium, for the website's browser tests (Playwright drives it; it downloads nothing)."""
-    if shutil.which("chromium") or shutil.which("chromium-browser"):
+    """Debian's Chromium, for the website's browser tests (Playwright drives it; it downloads nothing), and
+    a Chinese font, so that the Chinese pages are laid out (and screenshot) with real glyphs, not boxes."""
+    missing = []
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        missing.append("chromium")
+    if sys.platform.startswith("linux") and not CJK_FONT.exists():
+        missing.append("fonts-wqy-microhei")
+    if not missing:
         return
     if sys.platform.startswith("linux") and shutil.which("apt-get") and os.geteuid() == 0:
-        say("installing Chromium (Debian package) for the website's browser tests")
+        say(f"installing {' and '.join(missing)} (Debian packages) for the website's browser tests")
         run("apt-get", "update", "-qq", stdout=subprocess.DEVNULL)
-        run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium",
+        run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing,
             env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, stdout=subprocess.DEVNULL)
-    else:
+    elif "chromium" in missing:
         say("Chromium is not installed: the browser tests will skip (install your OS's chromium package)")
 
 
