@@ -183,7 +183,7 @@ def _agenda_row(slot: episodes.Slot, timings: dict[str, float], base: str) -> st
                      + f" ([{_zh('the opening deck', '开场幻灯片')}]({base}instructor/deck.md))",
             "break": _zh("**Break**", "**休息**"),
             "wrap-up": _zh("Wrap-up: key points, questions, the review checklist, the ",
-                           "总结：要点、提问、代码评审清单、") + f"[{_zh('feedback form', '反馈表')}]"
+                           "总结：要点、提问、代码审查清单、") + f"[{_zh('feedback form', '反馈表')}]"
                        f"({base}instructor/feedback.md)"}[slot.kind]
     return f"| {start} | {part} | {slot.minutes} | | |"
 

@@ -274,7 +274,7 @@ def strings_needed() -> list[str]:
     for e in manifest.episodes:
         out += [e.title, e.outcome, *e.questions]
         if e.lab:
-            out.append(e.lab["title"])
+            out += [e.lab["title"], *([e.lab["goal"]] if e.lab.get("goal") else [])]
     for agenda in manifest.agendas.values():
         out += [agenda.title, *([agenda.summary] if agenda.summary else []), *agenda.leaves_out.values()]
     out += list(timeline.STAGES.values())

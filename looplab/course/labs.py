@@ -53,7 +53,7 @@ def lab_header(path: Path) -> str:
             f"**Time to allow:** {lab.get('minutes', episode.exercises)} min · practises "
             f"[notebook {episode.number:02d}: {episode.title}](../notebooks/{episode.stem}.ipynb), "
             "which explains what you need.\n\n"
-            f"**Goal:** {episode.outcome}\n\n"
+            f"**Goal:** {lab.get('goal', episode.outcome)}\n\n"
             "**How it works:** write your answer where a cell says `YOUR CODE HERE`, then run the check "
             "cell below it. A check runs your code against real servers and either prints ✔ or tells you "
             "what is still wrong, with a hint. Run the cells in order; re-run a check as often as you like.")
