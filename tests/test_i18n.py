@@ -85,6 +85,14 @@ def test_an_english_cell_changed_alone_fails_the_check_naming_the_cell_and_the_c
     assert i18n.problems(scratch) == []
 
 
+def test_a_draft_preview_shows_english_where_the_translation_is_behind_and_chinese_elsewhere(scratch, monkeypatch):
+    _edit_cell(scratch, "nb01-05", "A future belongs to the loop it was created on.", "A future is its loop's.")
+    monkeypatch.setenv("LOOPLAB_I18N_DRAFT", "1")
+    cells = {c.id: c.source for c in i18n.translate(nbformat.read(scratch, as_version=4), scratch).cells}
+    assert cells["nb01-05"].startswith("## Objects remember") and "A future is its loop's." in cells["nb01-05"]
+    assert CJK.search(cells["nb01-01"]) and CJK.search(cells["nb01-03"])
+
+
 def test_a_translators_yaml_mistake_is_one_line_naming_the_file_and_line(scratch, capsys):
     import argparse
 
