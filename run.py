@@ -12,7 +12,6 @@ Set-up is idempotent: a pinned ``uv`` in ``.tools/``, then ``.venv/`` synced exa
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -82,30 +81,37 @@ def setup(full: bool = True) -> None:
         setup_chromium()
 
 
-MIRROR_VARIABLES = ("UV_DEFAULT_INDEX", "UV_INDEX_URL")  # uv's own; pip's PIP_INDEX_URL is for pip
-
-
 def package_mirror() -> str | None:
-    """The package index uv is told to use instead of PyPI (a mirror, e.g. in mainland China), if any."""
-    return next((os.environ[name] for name in MIRROR_VARIABLES if os.environ.get(name)), None)
+    """The package index uv is told to use instead of PyPI (a mirror, e.g. in mainland China), if any:
+    from uv's environment variables or its configuration files, as ``looplab doctor`` reports it."""
+    from looplab.project import is_mirror, uv_index  # the standard library only: importable before set-up
+
+    url, _source = uv_index()
+    return url if is_mirror(url) else None
 
 
-def sync_through_mirror(uv: Path, mirror: str) -> None:
+def sync_through_mirror(uv: Path, mirror: str, project: Path = ROOT, venv_dir: Path = VENV,
+                        editable: bool = True) -> None:
     """``uv sync --locked`` refuses a lock made against PyPI once another index is configured (uv
     0.13.8: "The lockfile at `uv.lock` needs to be updated"). So: the lock's exact versions and
     sha256 hashes, exported, are installed from the mirror with ``--require-hashes``: the mirror
     provides the bytes, uv.lock decides what they must be, and a file that differs by one byte is
-    refused. Only the project itself (looplab, from this checkout) is installed without a hash."""
-    shown = re.sub(r"//[^/@]*@", "//***@", mirror)  # never print a password in an index URL
-    say(f"syncing .venv/ with uv.lock through the package mirror {shown} (versions and hashes from uv.lock)")
-    locked = ROOT / ".cache" / "uv-lock-requirements.txt"
+    refused. Only the project itself (looplab, from this checkout) is installed without a hash.
+    tests/test_mirror_facts.py runs this function against local mirrors, an honest and a lying one."""
+    from looplab.project import redacted
+
+    say(f"syncing {venv_dir.name}/ with uv.lock through the package mirror {redacted(mirror)} "
+        "(versions and hashes from uv.lock)")
+    locked = project / ".cache" / "uv-lock-requirements.txt"
     locked.parent.mkdir(parents=True, exist_ok=True)
     run(uv, "export", "--frozen", "--no-emit-project", "--format", "requirements-txt", "--quiet",
-        "--output-file", locked, cwd=ROOT)
-    if not (VENV / BIN / "python").exists():
-        run(uv, "venv", "--quiet", "--python", sys.executable, VENV, cwd=ROOT)
-    run(uv, "pip", "sync", "--quiet", "--require-hashes", "--python", VENV / BIN / "python", locked, cwd=ROOT)
-    run(uv, "pip", "install", "--quiet", "--no-deps", "--python", VENV / BIN / "python", "--editable", ROOT, cwd=ROOT)
+        "--output-file", locked, cwd=project)
+    if not (venv_dir / BIN / "python").exists():
+        run(uv, "venv", "--quiet", "--python", sys.executable, venv_dir, cwd=project)
+    run(uv, "pip", "sync", "--quiet", "--require-hashes", "--python", venv_dir / BIN / "python", locked, cwd=project)
+    if editable:
+        run(uv, "pip", "install", "--quiet", "--no-deps", "--python", venv_dir / BIN / "python", "--editable", project,
+            cwd=project)
 
 
 def setup_client_envs(uv: Path) -> None:

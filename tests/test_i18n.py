@@ -79,7 +79,7 @@ def test_an_english_cell_changed_alone_fails_the_check_naming_the_cell_and_the_c
     # The translator updates the entry: its English and its Chinese. Then the check passes again.
     path = i18n.translation_file(scratch)
     cells = i18n.load(path)
-    cells["nb01-05"]["en"] = nbformat.read(scratch, as_version=4).cells[5].source
+    cells["nb01-05"]["en"] = next(c.source for c in nbformat.read(scratch, as_version=4).cells if c.id == "nb01-05")
     cells["nb01-05"]["zh"] += "\n\n（补充：一个 future 终生属于创建它的事件循环。）"
     i18n.dump(path, ROOT / "notebooks" / scratch.name, cells)
     assert i18n.problems(scratch) == []
@@ -185,6 +185,14 @@ def test_a_chinese_notebook_runs_top_to_bottom(tmp_path):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
     assert "Event loop is closed" in str([c.outputs for c in nb.cells if c.cell_type == "code"])
+
+
+def test_every_fixed_phrase_of_the_deck_and_the_form_is_in_every_language():
+    from looplab.course import deck, kit
+
+    for table in (deck.DECK_WORDS, kit.FORM_WORDS):
+        missing = [key for key, phrase in table.items() if set(phrase) != {"en", *i18n.LANGUAGES} or not all(phrase.values())]
+        assert missing == []
 
 
 # --- the pages ------------------------------------------------------------------------------------

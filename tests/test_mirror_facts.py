@@ -3,7 +3,8 @@
 1. ``uv sync --locked`` refuses a lock made against another index ("The lockfile at `uv.lock` needs
    to be updated, but `--locked` was provided"), so it cannot install uv.lock through a mirror.
 2. The lock's versions and sha256 hashes, exported (``uv export --frozen``) and installed with
-   ``uv pip sync --require-hashes`` from a mirror that serves the same bytes, install fine.
+   ``uv pip sync --require-hashes`` from a mirror that serves the same bytes, install fine: this runs
+   run.py's own ``sync_through_mirror``, not a copy of its commands.
 3. The same, from a mirror that serves other bytes under the same file name (and advertises their
    own, correct hash), is refused: "Hash mismatch", and nothing is installed.
 
@@ -88,12 +89,18 @@ class Index:
         self.thread.join(timeout=10)
 
 
-def uv(*args, cwd: Path, index: str, cache: Path) -> subprocess.CompletedProcess:
-    """The pinned uv, with no config files, no inherited index/pip settings, and only the given index."""
+def _env(index: str, cache: Path) -> dict[str, str]:
+    """No config files, no inherited index/pip settings, and only the given index."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_")) and k != "VIRTUAL_ENV"}
     env.update(UV_DEFAULT_INDEX=index, UV_CACHE_DIR=str(cache), UV_NO_CONFIG="1", UV_PYTHON=sys.executable,
                UV_PYTHON_DOWNLOADS="never", NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
-    return subprocess.run([str(UV), *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+    return env
+
+
+def uv(*args, cwd: Path, index: str, cache: Path) -> subprocess.CompletedProcess:
+    """The pinned uv, told to use only ``index``."""
+    return subprocess.run([str(UV), *map(str, args)], cwd=cwd, env=_env(index, cache), capture_output=True,
+                          text=True, timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -118,18 +125,17 @@ def world(tmp_path_factory):
 
 
 def install_from(mirror: Index, project: Path, tmp: Path):
-    """run.py's mirror path: the lock's versions and hashes, exported, then installed from the mirror."""
-    exported = uv("export", "--frozen", "--no-emit-project", "--format", "requirements-txt", "-o", tmp / "req.txt",
-                  cwd=project, index=mirror.url, cache=tmp / "cache")
-    assert exported.returncode == 0, exported.stderr
-    assert "--hash=sha256:" in (tmp / "req.txt").read_text()
-    made = uv("venv", "--quiet", tmp / "venv", cwd=tmp, index=mirror.url, cache=tmp / "cache")
-    assert made.returncode == 0, made.stderr
-    python = tmp / "venv" / BIN / "python"
+    """run.py's own mirror path (``sync_through_mirror``: the lock's versions and hashes, exported, then
+    installed from the mirror), run on the probe project with the mirror as uv's index."""
+    venv = tmp / "venv"
     mirror.requests.clear()
-    synced = uv("pip", "sync", "--require-hashes", "--python", python, tmp / "req.txt",
-                cwd=tmp, index=mirror.url, cache=tmp / "cache")
-    imported = subprocess.run([str(python), "-c", "import probe_pkg; print(probe_pkg.WHO)"],
+    code = ("import sys; from pathlib import Path; import run; "
+            "assert run.package_mirror() == sys.argv[2], run.package_mirror(); "  # run.py sees the mirror
+            "run.sync_through_mirror(Path(sys.argv[1]), sys.argv[2], project=Path(sys.argv[3]), "
+            "venv_dir=Path(sys.argv[4]), editable=False)")
+    synced = subprocess.run([sys.executable, "-c", code, str(UV), mirror.url, str(project), str(venv)], cwd=ROOT,
+                            env=_env(mirror.url, tmp / "cache"), capture_output=True, text=True, timeout=120)
+    imported = subprocess.run([str(venv / BIN / "python"), "-c", "import probe_pkg; print(probe_pkg.WHO)"],
                               capture_output=True, text=True, timeout=60)
     return synced, imported
 
@@ -155,6 +161,7 @@ def test_the_lock_hashes_refuse_a_mirror_that_serves_other_bytes(world, tmp_path
     lying = indexes["lying"]
     synced, imported = install_from(lying, project, tmp_path)
     assert synced.returncode != 0 and "Hash mismatch" in synced.stderr, synced.stdout + synced.stderr
+    assert "run.py: command failed" in synced.stderr  # run.py stops there, naming the command
     expected, _, computed = synced.stderr.partition("Computed:")
     assert f"sha256:{indexes['origin'].sha256}" in expected and f"sha256:{lying.sha256}" in computed, synced.stderr
     assert imported.returncode != 0 and "ModuleNotFoundError" in imported.stderr, imported.stdout

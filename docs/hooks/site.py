@@ -8,7 +8,11 @@
   run times, the cost table from a recorded benchmark run (docs/data/strategy-costs.json), the upstream
   timeline (looplab/course/timeline.yml) and the CLI reference; the facilitator kit's pages (the
   opening deck, the feedback form, the common errors per lab, the instructor notes' headings) come
-  from :mod:`looplab.course.kit`.
+  from :mod:`looplab.course.kit`, the opening deck from :mod:`looplab.course.deck`.
+* Both languages: mkdocs-static-i18n builds the site twice (English, then 简体中文 under ``zh/``);
+  generated parts use the language being built (texts of the manifests from
+  ``translations/zh/strings.yml``, :mod:`looplab.course.i18n`), and each notebook's Chinese page is its
+  executed copy with the Markdown translated.
 * The vendored mermaid (``docs/assets/vendor/mermaid.min.js``), so diagrams render offline.
 
 Referenced from ``mkdocs.yml`` as ``hooks: [docs/hooks/site.py]``; kept beside the pages it builds
@@ -27,7 +31,7 @@ import nbformat
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 
-from looplab.course import episodes, i18n, kit
+from looplab.course import deck, episodes, i18n, kit
 from looplab.project import ROOT
 
 DOCS = ROOT / "docs"
@@ -298,17 +302,18 @@ def timeline_table() -> str:
     from looplab.course import timeline
 
     return timeline.markdown_table(translate=_t, headers=_zh("| when | # | what happened | released in | checked |",
-                                                             "| 时间 | # | 发生了什么 | 发布于 | 核实情况 |"))
+                                                             "| 时间 | # | 发生了什么 | 发布于 | 核实情况 |"),
+                                   full_stop=_zh(".", "。"))
 
 
 _GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table": cost_table,
                "cli-reference": cli_reference, "timeline": timeline_table, "python-versions": python_versions,
-               # the facilitator kit (looplab/course/kit.py)
+               # the facilitator kit (looplab/course/kit.py, deck.py)
                "instructor-notes": lambda: kit.instructor_notes(_BUILD["lang"], _t),
                "common-errors": lambda: kit.common_errors(_BUILD["lang"], _t),
-               "terms": lambda: terms_table(),
+               "terms": terms_table,
                "feedback-form": lambda: kit.feedback_form(_BUILD["lang"], _t),
-               "deck": lambda: kit.deck(_BUILD["lang"], _t),
+               "deck": lambda: deck.deck(_BUILD["lang"], _t),
                # the same bug elsewhere (docs/elsewhere.md)
                "cases": lambda: kit.cases_table(_BUILD["lang"], _t),
                "lint-rules": lambda: kit.lint_rules(_BUILD["lang"], _t)}

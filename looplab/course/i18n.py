@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +45,6 @@ FOLDERS = ("notebooks", "solutions")  # labs/ are generated from solutions/, in 
 def draft() -> bool:
     """``LOOPLAB_I18N_DRAFT=1``: a translator's preview of an unfinished translation. What is missing or
     out of date shows in English instead of failing the build. Never set in the test suite."""
-    import os
-
     return os.environ.get("LOOPLAB_I18N_DRAFT") == "1"
 
 
@@ -191,7 +191,6 @@ def translate(nb: Any, notebook: Path, lang: str = "zh") -> Any:
             continue  # (a draft: the English stays)
         cell.source = entries[cell.id][lang].rstrip("\n") if not entries[cell.id]["en"].endswith("\n") \
             else entries[cell.id][lang]
-    out.metadata.setdefault("language_info", {})
     out.metadata["looplab"] = {"lang": lang, "translated_from": _shown(notebook)}
     return out
 
@@ -241,7 +240,7 @@ def all_problems(lang: str = "zh") -> list[Problem]:
 
 def terms(lang: str = "zh") -> list[dict[str, Any]]:
     """The term list (``translations/LANG/terms.yml``): one word for one idea, on every page."""
-    return yaml.safe_load((TRANSLATIONS / lang / "terms.yml").read_text(encoding="utf-8"))
+    return _yaml(TRANSLATIONS / lang / "terms.yml")
 
 
 SEARCH_WORDS = "search-words.txt"
@@ -251,8 +250,7 @@ def search_words(lang: str = "zh") -> str:
     """jieba's user dictionary for the site's search: the terms that must stay one word in the index
     (jieba cuts 事件循环 into 事件 / 循环 otherwise, and a search for the term would find nothing).
     Terms with a space or Latin letters are left to the separator."""
-    words = [t[lang] for t in terms(lang) if t[lang].isascii() is False and " " not in t[lang]
-             and not any(c.isascii() and c.isalpha() for c in t[lang])]
+    words = [t[lang] for t in terms(lang) if " " not in t[lang] and not any(c.isascii() and c.isalpha() for c in t[lang])]
     return "".join(f"{w} 1000 n\n" for w in dict.fromkeys(words))
 
 
@@ -296,9 +294,15 @@ def _strings_file(lang: str) -> Path:
 
 
 def strings(lang: str = "zh") -> dict[str, str]:
+    """English text -> its translation (read once per version of the file: the site looks up hundreds)."""
     path = _strings_file(lang)
-    entries = _yaml(path) if path.exists() else None
-    return {e["en"].strip(): (e.get(lang) or "").strip() for e in entries or []}
+    return dict(_catalogue(path, path.stat().st_mtime_ns if path.exists() else 0, lang))
+
+
+@functools.lru_cache(maxsize=8)
+def _catalogue(path: Path, version: int, lang: str) -> tuple[tuple[str, str], ...]:
+    entries = _yaml(path) if version else None
+    return tuple((e["en"].strip(), (e.get(lang) or "").strip()) for e in entries or [])
 
 
 def gettext(text: str, lang: str) -> str:
@@ -326,8 +330,7 @@ def string_problems(lang: str = "zh") -> list[Problem]:
 def extract_strings(lang: str = "zh") -> int:
     """Add an entry for each English text that has none; keep the others (orphans too)."""
     path = _strings_file(lang)
-    have = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else []
-    have = have or []
+    have = (_yaml(path) if path.exists() else None) or []
     known = {e["en"].strip() for e in have}
     new = [{"en": text, lang: ""} for text in strings_needed() if text not in known]
     header = ("# The English texts of episodes.yml, looplab/course/timeline.yml, the demo cases and the lint's fixes\n"

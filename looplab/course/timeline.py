@@ -71,11 +71,11 @@ def releases() -> set[str]:
 
 
 def markdown_table(translate: Callable[[str], str] = lambda text: text,
-                   headers: str = "| when | # | what happened | released in | checked |") -> str:
+                   headers: str = "| when | # | what happened | released in | checked |", full_stop: str = ".") -> str:
     """The timeline as a Markdown table (the website's timeline page); ``translate`` gives a text in the
-    page's language (the Chinese site's come from translations/zh/strings.yml)."""
+    page's language (the Chinese site's come from translations/zh/strings.yml), ``headers`` and
+    ``full_stop`` (after each stage's name) are in that language too."""
     rows = [headers, "| --- | --- | --- | --- | --- |"]
-    full_stop = "." if translate(STAGES["report"]).isascii() else "。"
     for e in sorted(events(), key=lambda e: (e.date or date.max, e.number)):
         when = e.date.isoformat() if e.date else "?"
         rows.append(f"| {when} | [#{e.number}]({e.url}) | **{translate(STAGES[e.stage])}{full_stop}** "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from ..project import LOCK_FILE, locked_versions
+from ..project import LOCK_FILE, is_mirror, locked_versions, pip_index, redacted, uv_index
 #: Packages whose exact version changes what learners see (the client above all).
 KEY_PACKAGES = ("openai", "httpx2", "httpcore2", "fastapi", "starlette", "uvicorn", "anyio", "jupyterlab", "ipykernel")
 
@@ -139,69 +139,14 @@ def check_offline() -> Check:
                  + ("; the website is built (site/)" if built else "; build the website with `python3 run.py site`"))
 
 
-PYPI = "https://pypi.org/simple"
-#: Where each installer's index comes from, first match wins (uv ignores pip's settings, and pip uv's).
-UV_INDEX_VARIABLES = ("UV_DEFAULT_INDEX", "UV_INDEX_URL")
-PIP_CONFIG_FILES = ("/etc/pip.conf", "/etc/xdg/pip/pip.conf", "~/.config/pip/pip.conf", "~/.pip/pip.conf")
-UV_CONFIG_FILES = ("~/.config/uv/uv.toml", "/etc/uv/uv.toml")
-
-
-def _redacted(url: str) -> str:
-    """An index URL without the password it may carry (``https://user:token@host/simple``)."""
-    import re
-
-    return re.sub(r"//[^/@]+@", "//***@", url)
-
-
-def uv_index() -> tuple[str, str]:
-    """(index URL, where it is set) as uv sees it: its environment variables, then its configuration files."""
-    for name in UV_INDEX_VARIABLES:
-        if os.environ.get(name):
-            return os.environ[name], name
-    files = [os.environ["UV_CONFIG_FILE"]] if os.environ.get("UV_CONFIG_FILE") else list(UV_CONFIG_FILES)
-    for name in files:
-        path = Path(name).expanduser()
-        try:
-            import tomllib  # Python 3.11+; on 3.10 uv's files are not read here
-
-            config = tomllib.loads(path.read_text())
-        except (ImportError, OSError, ValueError):
-            continue
-        default = [i["url"] for i in config.get("index", []) if i.get("default") and i.get("url")]
-        url = default[0] if default else config.get("index-url")
-        if url:
-            return url, str(path)
-    return PYPI, "uv's default"
-
-
-def pip_index() -> tuple[str, str]:
-    """(index URL, where it is set) as pip sees it: PIP_INDEX_URL, then its configuration files (last wins)."""
-    import configparser
-
-    if os.environ.get("PIP_INDEX_URL"):
-        return os.environ["PIP_INDEX_URL"], "PIP_INDEX_URL"
-    found = (PYPI, "pip's default")
-    files = [os.environ["PIP_CONFIG_FILE"]] if os.environ.get("PIP_CONFIG_FILE") else list(PIP_CONFIG_FILES)
-    for name in files:
-        config = configparser.ConfigParser()
-        try:
-            config.read(Path(name).expanduser())
-        except configparser.Error:
-            continue
-        for section in ("global", "install"):
-            if config.has_option(section, "index-url"):
-                found = (config.get(section, "index-url"), str(Path(name).expanduser()))
-    return found
-
-
 def check_index() -> Check:
     """Which package index (PyPI, or a mirror) uv and pip will install from: informational, and a hint
     when only one of them is pointed at a mirror (uv does not read pip's settings)."""
     (uv_url, uv_from), (pip_url, pip_from) = uv_index(), pip_index()
-    detail = f"uv: {_redacted(uv_url)} ({uv_from}); pip: {_redacted(pip_url)} ({pip_from})"
-    if uv_url.rstrip("/") != PYPI:
+    detail = f"uv: {redacted(uv_url)} ({uv_from}); pip: {redacted(pip_url)} ({pip_from})"
+    if is_mirror(uv_url):
         detail += "; run.py installs uv.lock's exact versions from the mirror and refuses a file whose hash differs"
-    if (uv_url.rstrip("/") == PYPI) != (pip_url.rstrip("/") == PYPI):
+    if is_mirror(uv_url) != is_mirror(pip_url):
         detail += ("; only one installer uses a mirror: set UV_DEFAULT_INDEX and PIP_INDEX_URL to the same one "
                    "(pip installs the real vLLM, uv everything else; see the setup page)")
     return Check("package index", True, detail)
