@@ -187,7 +187,8 @@ def test_chinese_pages_are_chinese_down_to_the_generated_parts(built_site):
     glossary = (SITE / "zh" / "glossary.html").read_text()
     assert "事件循环" in glossary and 'href="#event-loop"' in glossary  # the term table links its entries
     assert 'lang="zh' in home and 'hreflang="en"' in home  # Material in Chinese, with the switch back
-    assert "<abbr title=" in (SITE / "zh" / "fixes.html").read_text()  # hover definitions, in Chinese
+    assert '<abbr title="Transport Layer Security（传输层安全协议）' in (SITE / "zh" / "fixes.html").read_text()  # hover
+    assert '<abbr title="Transport Layer Security: the encryption' in (SITE / "fixes.html").read_text()  # definitions
 
 
 def test_every_page_has_the_language_switch_to_its_own_translation(built_site):
