@@ -190,7 +190,7 @@ def test_a_chinese_notebook_runs_top_to_bottom(tmp_path):
 def test_every_fixed_phrase_of_the_deck_and_the_form_is_in_every_language():
     from looplab.course import deck, kit
 
-    for table in (deck.DECK_WORDS, kit.FORM_WORDS):
+    for table in (deck.DECK_WORDS, deck.DIAGRAM_WORDS, kit.FORM_WORDS):
         missing = [key for key, phrase in table.items() if set(phrase) != {"en", *i18n.LANGUAGES} or not all(phrase.values())]
         assert missing == []
 

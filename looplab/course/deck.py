@@ -184,42 +184,45 @@ def _labs_slide(words: dict[str, str]) -> str:
     return _slide(words["t_labs"], bullets + "\n\n" + shown, kind="small")
 
 
-#: The deck's own drawing of the home page's diagram, drawn for a projector: fewer, shorter labels.
+#: The deck's own drawing of the home page's diagram, drawn for a projector: fewer, shorter labels. One
+#: drawing; its words come from DIAGRAM_WORDS in the deck's language.
 DECK_DIAGRAM = """```mermaid
 flowchart LR
-    accTitle: Two loops, one pooled connection
-    accDescr: The client is made on loop 1, whose request pools a connection; loop 2 reuses it and the closed loop 1 raises.
-    subgraph L1["loop 1: asyncio.run()"]
+    accTitle: {title}
+    accDescr: {description}
+    subgraph L1["{loop1}asyncio.run()"]
         init["initialize()<br/>AsyncOpenAI()"] --> reg["register_model()<br/>GET /v1/models"]
     end
-    subgraph L2["loop 2: uvicorn"]
-        chat["first request<br/>reuses it"] --> boom["Event loop<br/>is closed"]
+    subgraph L2["{loop2}uvicorn"]
+        chat["{first}"] --> boom["Event loop<br/>is closed"]
     end
-    reg -- "pooled<br/>connection" --> chat
+    reg -- "{pooled}" --> chat
 ```
 
-??? note "Text version of the diagram"
-    On loop 1, `asyncio.run(construct_stack)`, `initialize()` creates the client and
-    `register_model()` sends `GET /v1/models`. That request leaves a keep-alive connection in the
-    client's pool, and the connection's transport belongs to loop 1. Then loop 1 is closed. On loop
-    2, uvicorn's, the first request reuses that connection; its transport calls the closed loop 1,
-    which raises `RuntimeError: Event loop is closed`."""
+??? note "{text_title}"
+    {text}"""
 
-DECK_DIAGRAM_ZH = """```mermaid
-flowchart LR
-    accTitle: 两个事件循环，一条池中的连接
-    accDescr: 客户端在循环 1 上创建，它发出的请求在池里留下一条连接；循环 2 复用这条连接，已关闭的循环 1 随即报错。
-    subgraph L1["循环 1：asyncio.run()"]
-        init["initialize()<br/>AsyncOpenAI()"] --> reg["register_model()<br/>GET /v1/models"]
-    end
-    subgraph L2["循环 2：uvicorn"]
-        chat["第一个请求<br/>复用这条连接"] --> boom["Event loop<br/>is closed"]
-    end
-    reg -- "池中的<br/>连接" --> chat
-```
-
-??? note "图的文字版"
-    在循环 1（`asyncio.run(construct_stack)`）上，`initialize()` 创建客户端，`register_model()` 发出 `GET /v1/models`。这个请求在客户端的连接池里留下一条长连接，连接的传输层属于循环 1。随后循环 1 被关闭。在循环 2（uvicorn 的循环）上，第一个请求复用了这条连接；它的传输层去调用已关闭的循环 1，于是抛出 `RuntimeError: Event loop is closed`。"""
+DIAGRAM_WORDS: dict[str, dict[str, str]] = {
+    "title": {"en": "Two loops, one pooled connection",
+              "zh": "两个事件循环，一条池中的连接"},
+    "description": {"en": "The client is made on loop 1, whose request pools a connection; loop 2 reuses it and the "
+                          "closed loop 1 raises.",
+                    "zh": "客户端在循环 1 上创建，它发出的请求在池里留下一条连接；循环 2 复用这条连接，已关闭的循环 1 随即报错。"},
+    "loop1": {"en": "loop 1: ", "zh": "循环 1："},
+    "loop2": {"en": "loop 2: ", "zh": "循环 2："},
+    "first": {"en": "first request<br/>reuses it", "zh": "第一个请求<br/>复用这条连接"},
+    "pooled": {"en": "pooled<br/>connection", "zh": "池中的<br/>连接"},
+    "text_title": {"en": "Text version of the diagram", "zh": "图的文字版"},
+    "text": {"en": "On loop 1, `asyncio.run(construct_stack)`, `initialize()` creates the client and\n"
+                   "    `register_model()` sends `GET /v1/models`. That request leaves a keep-alive connection in the\n"
+                   "    client's pool, and the connection's transport belongs to loop 1. Then loop 1 is closed. On loop\n"
+                   "    2, uvicorn's, the first request reuses that connection; its transport calls the closed loop 1,\n"
+                   "    which raises `RuntimeError: Event loop is closed`.",
+             "zh": "在循环 1（`asyncio.run(construct_stack)`）上，`initialize()` 创建客户端，`register_model()` 发出 "
+                   "`GET /v1/models`。这个请求在客户端的连接池里留下一条长连接，连接的传输层属于循环 1。随后循环 1 被关闭。"
+                   "在循环 2（uvicorn 的循环）上，第一个请求复用了这条连接；它的传输层去调用已关闭的循环 1，于是抛出 "
+                   "`RuntimeError: Event loop is closed`。"},
+}
 
 
 def deck(lang: str = "en", translate: Callable[[str], str] = same) -> str:
@@ -237,7 +240,8 @@ def deck(lang: str = "en", translate: Callable[[str], str] = same) -> str:
     teaches = _paragraph(index, words["teaches"]).split(words["sentence"])[0] + words["sentence"].strip()
     slides = [
         _slide(words["t_title"], f"{_paragraph(index, words['reported'])}\n\n{words['today']}", kind="title"),
-        _slide(words["t_diagram"], (DECK_DIAGRAM if lang == "en" else DECK_DIAGRAM_ZH) + "\n\n" + teaches,
+        _slide(words["t_diagram"], DECK_DIAGRAM.format(**{k: v[lang] for k, v in DIAGRAM_WORDS.items()})
+               + "\n\n" + teaches,
                kind="diagram"),
         _slide(words["t_ten"], '```python\n--8<-- "docs/snippets/crash_in_ten_lines.py"\n```\n\n' + words["ten"],
                kind="code"),
