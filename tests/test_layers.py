@@ -32,8 +32,9 @@ ALLOWED = {
     "inside": {"serve", "tools"},  # the loop guard (standard library) for the demos; the release wrapper watches its parent with looplab.servers.serve
     "serve": set(),  # the server side of servers/: standard library and uvicorn (and its own folder)
     "course": {"studied", "servers", "proofs", "real", "base", "inside", "tools"},
-    "entrypoints": {"studied", "servers", "proofs", "real", "course", "base", "inside", "serve", "tools"},
-    "root": {"studied", "servers", "proofs", "real", "course", "entrypoints", "base", "inside", "serve", "tools"},
+    "room": {"course", "servers", "base", "serve"},  # the shared JupyterHub: shows the course's checks, starts processes
+    "entrypoints": {"studied", "servers", "proofs", "real", "course", "base", "inside", "serve", "tools", "room"},
+    "root": {"studied", "servers", "proofs", "real", "course", "entrypoints", "base", "inside", "serve", "tools", "room"},
     "hooks": {"course", "entrypoints", "base"},
     "tools": set(),  # what a team takes home: nothing else of looplab
 }

@@ -58,6 +58,10 @@ COMMANDS = [
     Command("cleanup", "looplab.entrypoints.servers_cli:CleanupCommand",
             "stop looplab servers left running (found by their process tag)"),
     Command("doctor", "looplab.entrypoints.doctor", "check this machine for the workshop"),
+    Command("room", "looplab.entrypoints.room_cli",
+            "a team session on one shared JupyterHub: run, install, publish, export, learner, capacity",
+            "A team session on one shared JupyterHub: learners join from a browser with a session code, each gets "
+            "their own JupyterLab as their own OS user, and the facilitator sees every lab check live."),
 ]
 _BY_NAME = {c.name: c for c in COMMANDS}
 

@@ -154,20 +154,71 @@ def check_index() -> Check:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-jupyter", action="store_true", help="do not check the Jupyter kernel")
+    p.add_argument("--line", action="store_true",
+                   help="print one paste-able line (READY, or what failed and its fix) instead of the table")
+    p.add_argument("--room-report", action="store_true",
+                   help="on the room's JupyterHub: send the result to the facilitator's live view (its servers do)")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.room_report:
+        return room_report()
+    if args.line:
+        results = results_of(checks_for(skip_jupyter=args.skip_jupyter))
+        print(one_line(results))
+        return 1 if any(not r.ok for r in results) else 0
     return report(skip_jupyter=args.skip_jupyter)
 
 
-def report(skip_jupyter: bool = False, out: Callable[[str], None] = print) -> int:
-    checks: list[Callable[[], Check]] = [check_python, check_platform, check_packages, check_index, check_free_port,
-                                         check_mock, check_offline]
+def checks_for(skip_jupyter: bool = False, room: bool = False) -> list[Callable[[], Check]]:
+    """The checks, in order. In a room the install is the facilitator's: its offline readiness and
+    package index are not the learner's concern."""
+    checks: list[Callable[[], Check]] = [check_python, check_platform, check_packages]
+    if not room:
+        checks.append(check_index)
+    checks += [check_free_port, check_mock]
+    if not room:
+        checks.append(check_offline)
     if not skip_jupyter:
         checks.append(check_jupyter)
+    return checks
+
+
+def results_of(checks: list[Callable[[], Check]]) -> list[Check]:
+    return [make() for make in checks]
+
+
+def one_line(results: list[Check]) -> str:
+    """``looplab doctor: READY (8/8) · linux x86_64 · Python 3.11.7 · openai 3.51.0``, or what failed
+    with each fix: one line a learner pastes into the room's chat."""
+    from importlib import metadata as md
+
+    try:
+        client = f"openai {md.version('openai')}"
+    except md.PackageNotFoundError:
+        client = "openai missing"
+    where = f"{platform_kind()} {platform.machine()} · Python {platform.python_version()} · {client}"
+    failed = [r for r in results if not r.ok]
+    if not failed:
+        return f"looplab doctor: READY ({len(results)}/{len(results)}) · {where}"
+    problems = "; ".join(f"{r.name}: {r.detail[:120]} (fix: {r.fix})" for r in failed)
+    return f"looplab doctor: NOT READY ({len(results) - len(failed)}/{len(results)}) · {where} · {problems}"
+
+
+def room_report() -> int:
+    """Run the room's checks and send the one-line result to the live view (as this learner)."""
+    from ..course.progress import send
+
+    results = results_of(checks_for(room=True))
+    ok = all(r.ok for r in results)
+    send("api/doctor", {"ok": ok, "summary": one_line(results)}, timeout=10)
+    return 0 if ok else 1
+
+
+def report(skip_jupyter: bool = False, out: Callable[[str], None] = print) -> int:
     failed = 0
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    for make in checks:
+    for make in checks_for(skip_jupyter=skip_jupyter):
         result = make()
         mark = "PASS" if result.ok else "FAIL"
         if color:
@@ -176,5 +227,6 @@ def report(skip_jupyter: bool = False, out: Callable[[str], None] = print) -> in
         if not result.ok:
             failed += 1
             out(f"      {'':<14} fix: {result.fix}")
-    out("Ready for the workshop." if not failed else f"{failed} check(s) failed: see the fixes above.")
+    out("Ready for the workshop." if not failed else f"{failed} check(s) failed: see the fixes above. "
+        "`looplab doctor --line` gives the same result as one line to paste.")
     return 1 if failed else 0

@@ -25,7 +25,7 @@ from typing import Any
 _NAMES = {
     "launch": ["MockServer", "StackServer", "mock_argv", "stack_argv", "start_latency_proxy", "start_mock",
                "start_stack"],
-    "process": ["SESSION_ENV", "TAG_ENV", "Server", "ServerError", "cleanup", "find_tagged", "free_port", "http_get",
+    "process": ["SESSION_ENV", "TAG_ENV", "Server", "ServerError", "cleanup", "die_with_parent", "find_tagged", "free_port", "http_get",
                 "process_group", "running", "start"],
 }
 _WHERE = {name: module for module, names in _NAMES.items() for name in names}

@@ -71,6 +71,11 @@ def _die_with_parent(parent: int) -> Any:
     return preexec
 
 
+def die_with_parent() -> Any:
+    """A ``preexec_fn`` that makes a child (not one of looplab's servers: a hub, a tool) die with this process."""
+    return _die_with_parent(os.getpid())
+
+
 def _alive(proc: psutil.Process) -> bool:
     try:
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
