@@ -4,6 +4,7 @@
     python3 run.py workshop   # set up, then JupyterLab on the notebooks (Ctrl-C stops it)
     python3 run.py test       # set up, then the whole test suite (extra arguments go to pytest)
     python3 run.py site       # set up, run the notebooks once, build the website and serve it
+    python3 run.py room       # set up, then a shared JupyterHub for a team session (Linux, root; Ctrl-C stops it)
     python3 run.py setup      # only set up
 
 Set-up is idempotent: a pinned ``uv`` in ``.tools/``, then ``.venv/`` synced exactly to ``uv.lock``.
@@ -58,8 +59,6 @@ def ensure_uv() -> Path:
 def setup(full: bool = True) -> None:
     """Everything, for `test` and `site` (``full``); for `workshop`, what the notebooks and labs need,
     with the optional parts (the real releases, the website's mermaid) only warning when they fail."""
-    if sys.version_info < (3, 10):
-        sys.exit(f"run.py: looplab needs Python 3.10 or newer; this is {sys.version.split()[0]}.")
     uv = ensure_uv()
     if package_mirror():
         sync_through_mirror(uv, package_mirror())
@@ -374,6 +373,38 @@ def workshop(args: list[str]) -> int:
     return 0
 
 
+ROOM_ACTIONS = ("run", "install", "publish", "export", "learner", "capacity")
+
+
+def room_prerequisites() -> None:
+    """The room is a Linux server's job, as root (it makes an OS user per learner); it needs the OS's
+    Python (learners' users cannot run root's), git (content) and npm (JupyterHub's proxy)."""
+    if not sys.platform.startswith("linux"):
+        sys.exit("run.py: the room runs on a Linux server, and learners join it from any browser (macOS and Windows "
+                 "too); on this machine, take part with `python3 run.py workshop`.")
+    if os.geteuid() != 0:
+        sys.exit("run.py: the room makes an OS user for each learner, so it runs as root: `sudo python3 run.py room`.")
+    shared = any(Path(p).exists() for p in ("/usr/bin/python3", "/usr/local/bin/python3"))
+    missing = [pkg for pkg, present in (("python3", shared), ("git", shutil.which("git")),
+                                        ("nodejs npm", shutil.which("npm"))) if not present]
+    if not missing:
+        return
+    if not shutil.which("apt-get"):
+        sys.exit(f"run.py: the room needs {', '.join(missing)}: install them with your OS's package manager, then run "
+                 "this command again.")
+    say(f"installing {' '.join(missing)} (Debian packages) for the room")
+    run("apt-get", "update", "-qq", stdout=subprocess.DEVNULL)
+    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *" ".join(missing).split(),
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, stdout=subprocess.DEVNULL)
+
+
+def room(args: list[str]) -> int:
+    """The room's JupyterHub for a team session (``looplab room``): install, then run until Ctrl-C."""
+    action = args if args and args[0] in ROOM_ACTIONS else ["run", *args]
+    os.execv(python(), [python(), "-m", "looplab", "room", *action])  # noqa: S606 (Ctrl-C goes straight to it)
+    return 0
+
+
 def site(args: list[str]) -> int:
     """Execute the notebooks once, build the website from them, and serve it until Ctrl-C."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -395,22 +426,35 @@ def site(args: list[str]) -> int:
     return 0
 
 
+def check_python() -> None:
+    """One line, no traceback, on a Python looplab does not run on (a Mac's system Python is 3.9)."""
+    if not (3, 10) <= sys.version_info[:2] <= (3, 13):
+        sys.exit(f"run.py: looplab needs Python 3.10 to 3.13 (3.11 recommended); this is {sys.version.split()[0]} at "
+                 f"{sys.executable}. Install Python 3.11 (macOS: `brew install python@3.11` or the installer from "
+                 "python.org; Debian/Ubuntu: `apt-get install python3.11`), then run `python3.11 run.py ...` again.")
+
+
 def main(argv: list[str]) -> int:
-    commands = {"setup", "test", "workshop", "site"}
+    check_python()
+    commands = {"setup", "test", "workshop", "site", "room"}
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
+    if command == "room":
+        room_prerequisites()
     if "--no-setup" in rest:
         rest.remove("--no-setup")
     else:
-        setup(full=command != "workshop")
+        setup(full=command not in ("workshop", "room"))
     if command == "test":
         return test(rest)
     if command == "workshop":
         return workshop(rest)
     if command == "site":
         return site(rest)
+    if command == "room":
+        return room(rest)
     return 0
 
 

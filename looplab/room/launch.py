@@ -167,6 +167,15 @@ def room_users() -> list[str]:
     return [p.pw_name for p in pwd.getpwall() if p.pw_name.startswith(USER_PREFIX) and "looplab room" in p.pw_gecos]
 
 
+def forget_learner(user: str, limits: Limits | None = None) -> None:
+    """Remove a learner's OS user and control group (after the room stopped); their home stays."""
+    group = LearnerGroup(user, limits or Limits(0, 0))
+    group.kill_all()
+    group.remove()
+    subprocess.run(["userdel", user], capture_output=True, timeout=60, check=False)
+    subprocess.run(["groupdel", user], capture_output=True, timeout=60, check=False)
+
+
 def leftovers(room: RoomSettings) -> list[int]:
     """Processes of the room still running: the hub's, and any learner's."""
     limits = Limits(room.memory_bytes, room.tasks)

@@ -26,6 +26,10 @@ class LearnerError(RuntimeError):
     """The hub refused, or a server did not come up, or a cell did not finish in time."""
 
 
+class KernelDied(LearnerError):
+    """The kernel stopped while a cell ran (killed by the learner's memory limit, say)."""
+
+
 @dataclass
 class Result:
     """What one cell did: its status, what it printed, its error (if any)."""
@@ -170,6 +174,8 @@ class Kernel:
                 continue
             except websocket.WebSocketConnectionClosedException:
                 raise LearnerError(f"{self.learner.name}: the kernel's connection closed (the kernel died?)") from None
+            if message.get("msg_type") == "status" and message["content"].get("execution_state") in ("restarting", "dead"):
+                raise KernelDied(f"{self.learner.name}: the kernel died while running a cell (and is restarting)")
             if message.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             kind, content = message["msg_type"], message["content"]

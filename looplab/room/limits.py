@@ -118,6 +118,14 @@ class LearnerGroup:
                     "tasks": _read_int(group / "pids.current")}
         return {}
 
+    def remove(self) -> None:
+        """Remove the (empty) group's folders."""
+        for folder in self._dirs():
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+
     def kill_all(self) -> int:
         """SIGKILL every process left in the group (after the server was stopped); returns how many."""
         killed = 0

@@ -1,0 +1,70 @@
+"""A room started the way a facilitator starts it (``looplab room run``, a real process), for the
+capacity measurement and the tests: wait for its banner, read its settings, stop it with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..project import ROOT
+from ..servers import die_with_parent
+from .launch import forget_learner
+from .settings import RoomSettings
+
+
+class RoomProcess:
+    def __init__(self, home: Path, *args: str, timeout: float = 240.0) -> None:
+        self.home = home
+        self.output: list[str] = []
+        self.process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "looplab", "room", "run", "--home", str(home), *args], cwd=ROOT,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True, preexec_fn=die_with_parent())
+        self._wait_for("looplab room is running.", timeout)
+        self.settings = RoomSettings.load(home / "room.json")
+
+    def _wait_for(self, text: str, timeout: float) -> None:
+        assert self.process.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(self.process.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                continue
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.output.append(line)
+            if text in line:
+                return
+        self.process.kill()
+        raise RuntimeError(f"the room did not start ({self.process.poll()}):\n{''.join(self.output)[-3000:]}")
+
+    @property
+    def url(self) -> str:
+        return self.settings.public_url()
+
+    def stop(self, timeout: float = 180.0) -> int:
+        """Ctrl-C, as the facilitator presses it; returns the launcher's exit code (its output in ``.output``)."""
+        if self.process.returncode is not None:
+            return self.process.returncode
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGINT)
+        try:
+            rest, _ = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            rest, _ = self.process.communicate()
+        self.output.append(rest or "")
+        return self.process.returncode
+
+    def forget(self, learners: list[str]) -> None:
+        """After a test: remove the learners' OS users and control groups (their homes go with ``home``)."""
+        for name in learners:
+            forget_learner(self.settings.os_user(name))
