@@ -114,7 +114,7 @@ def test_a_learner_cannot_reach_another_learners_server(room, learners):
     assert through_proxy.status_code == 403, through_proxy.status_code
     # straight to the port of ben's server, on this machine: it still asks the hub whose token it is
     port = next(c.laddr.port for p in psutil.process_iter(["username", "cmdline"])
-                if p.info["username"] == f"looplab-{BEN}" and "looplab.room.singleuser" in " ".join(p.info["cmdline"] or [])
+                if p.info["username"] == f"looplab-{BEN}" and "jupyterhub-singleuser" in " ".join(p.info["cmdline"] or [])
                 for c in p.net_connections("tcp") if c.status == psutil.CONN_LISTEN)
     direct = ana.http.get(f"http://127.0.0.1:{port}/user/{BEN}/api/contents/looplab", headers=ana.headers(), timeout=30,
                           allow_redirects=False)

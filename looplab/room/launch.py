@@ -146,14 +146,16 @@ def prepare(options: Options, checkout: Path = ROOT) -> RoomSettings:
     options.home.chmod(0o711)  # learners pass through to their own home, and list nothing
     (options.home / "homes").mkdir(exist_ok=True)
     (options.home / "homes").chmod(0o711)
-    if not options.content_repo:
-        bare = options.home / "content.git"
+    bare = options.home / "content.git"
+    serve_checkout = not options.content_repo
+    if serve_checkout:
+        options.content_repo = f"file://{bare}"
+    room = settings_for(options)  # every mistake is found before anything is written
+    if serve_checkout:
         try:
             content.publish(checkout, bare, options.content_branch)
         except content.ContentError as exc:
             raise RoomError(str(exc)) from None
-        options.content_repo = f"file://{bare}"
-    room = settings_for(options)
     content.write_git_config(room.git_config, room.content_repo)
     token = options.home / "proxy_token"
     if not token.exists():

@@ -5,10 +5,10 @@ capacity measurement and the tests: wait for its banner, read its settings, stop
 from __future__ import annotations
 
 import os
-import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -30,21 +30,23 @@ class RoomProcess:
         self.settings = RoomSettings.load(home / "room.json")
 
     def _wait_for(self, text: str, timeout: float) -> None:
-        assert self.process.stdout is not None
-        selector = selectors.DefaultSelector()
-        selector.register(self.process.stdout, selectors.EVENT_READ)
+        """Read the launcher's output in a thread (so it never blocks on a full pipe) until ``text``."""
+        seen = threading.Event()
+
+        def read() -> None:
+            assert self.process.stdout is not None
+            for line in self.process.stdout:
+                self.output.append(line)
+                if text in line:
+                    seen.set()
+
+        self._reader = threading.Thread(target=read, daemon=True)
+        self._reader.start()
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
-                continue
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            self.output.append(line)
-            if text in line:
-                return
-        self.process.kill()
-        raise RuntimeError(f"the room did not start ({self.process.poll()}):\n{''.join(self.output)[-3000:]}")
+        while not seen.wait(0.5):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop(timeout=120)
+                raise RuntimeError(f"the room did not start (exit {self.process.returncode}):\n{''.join(self.output)[-3000:]}")
 
     @property
     def url(self) -> str:
@@ -57,11 +59,11 @@ class RoomProcess:
         if self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGINT)
         try:
-            rest, _ = self.process.communicate(timeout=timeout)
+            self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
-            rest, _ = self.process.communicate()
-        self.output.append(rest or "")
+            self.process.wait()
+        self._reader.join(30)
         return self.process.returncode
 
     def forget(self, learners: list[str]) -> None:

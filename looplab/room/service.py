@@ -178,7 +178,7 @@ PAGE = """<!doctype html>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 1.5rem; }}
 table {{ border-collapse: collapse; }} th, td {{ border: 1px solid #ccc; padding: .3rem .5rem; vertical-align: top; }}
-td.ok {{ background: #e6f4ea; text-align: center; }} td.todo {{ color: #888; text-align: center; }}
+td.ok {{ background: #e6f4ea; text-align: center; }} td.todo {{ color: gray; text-align: center; }}
 td.stuck {{ background: #fdecea; max-width: 22rem; font-size: .85rem; }}
 p.callout {{ background: #fff4e5; border-left: 4px solid #f59e0b; padding: .5rem .8rem; }}
 </style></head>
