@@ -18,7 +18,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import psutil
@@ -28,7 +27,7 @@ from looplab.project import ROOT
 from looplab.room.install import install
 from looplab.room.launch import leftovers
 from looplab.room.learner import KernelDied, Learner, LearnerError
-from looplab.room.running import RoomProcess
+from looplab.room.running import RoomProcess, scratch_home
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0,
                                 reason="the room runs on Linux, as root (it makes an OS user per learner)")
@@ -36,17 +35,10 @@ PREFIX = f"t{secrets.token_hex(2)}"
 ANA, BEN = f"{PREFIX}-ana", f"{PREFIX}-ben"
 
 
-def room_home() -> Path:
-    """A room home learners can pass through (pytest's own tmp folders are private to root)."""
-    home = Path(tempfile.mkdtemp(prefix="looplab-room-test-", dir="/tmp"))
-    home.chmod(0o711)
-    return home
-
-
 @pytest.fixture(scope="module")
 def room():
     install()  # the shared install (cached by content: a second run takes no time)
-    home = room_home()
+    home = scratch_home()
     running = RoomProcess(home, "--port", "0", "--memory-gib", "1.5", "--tasks", "400")
     yield running
     running.stop()

@@ -130,6 +130,10 @@ def install(checkout: Path = ROOT, root: Path = Path("/opt/looplab-room"), pytho
     # The incident-era clients (notebooks 04 and 09), built like a laptop's, on the shared Python.
     _run([target / ".venv" / BIN / "python", "-m", "looplab.real.envs", "--uv", uv], cwd=target, env=env)
     install_proxy(target)
+    # JupyterLab's defaults for the room: no news fetched from the internet, no kernel dialog on open
+    settings = target / ".venv" / "share" / "jupyter" / "lab" / "settings"
+    settings.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(__file__).with_name("jupyterlab-overrides.json"), settings / "overrides.json")
     subprocess.run(["chmod", "-R", "a+rX,go-w", str(target)], check=True)
     (target / MARKER).write_text(f"{python}\n")
     prune(root, keep=target)

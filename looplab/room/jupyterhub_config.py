@@ -54,6 +54,16 @@ c.JupyterHub.template_vars = {
                           "输入一个简短的名字（小写字母、数字或 '-'）和讲师给出的课程码。",
 }
 
+
+
+def landing(handler):  # noqa: ANN001, ANN201 (JupyterHub's callable default_url)
+    """After login: the facilitator lands on the live view; a learner on their own JupyterLab (the default)."""
+    user = handler.current_user
+    return f"{handler.base_url}services/{SERVICE}/" if user is not None and user.name == FACILITATOR else ""
+
+
+c.JupyterHub.default_url = landing
+
 # --- each learner's JupyterLab ------------------------------------------------------------------------
 c.JupyterHub.spawner_class = "looplab.room.spawner.RoomSpawner"
 c.Spawner.cmd = [room.python, "-m", "looplab.room.singleuser"]  # doctor, then jupyterhub-singleuser

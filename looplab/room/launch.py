@@ -11,6 +11,7 @@ database stay on disk: start the room again with the same ``--home`` and everyon
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 import os
 import pwd
@@ -238,15 +239,44 @@ def start_hub(room: RoomSettings) -> subprocess.Popen:
                             start_new_session=True, preexec_fn=die_with_parent())
 
 
+def become_subreaper() -> None:
+    """Learners' processes orphaned by a dying kernel are adopted by the launcher, not by PID 1 (which,
+    in a container, may never reap them): the launcher collects them (:func:`reap`)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def reap(hub: subprocess.Popen) -> None:
+    """Collect every adopted child that has exited (the hub's exit status is kept for ``hub``)."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if pid == hub.pid:
+            hub.returncode = os.waitstatus_to_exitcode(status)
+
+
+def wait_for_exit(hub: subprocess.Popen, timeout: float | None = None) -> bool:
+    """Until the hub exits (True) or ``timeout`` passes (False), collecting adopted orphans meanwhile."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while hub.returncode is None and hub.poll() is None:
+        reap(hub)
+        if deadline is not None and time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)  # the launcher's idle loop: it has nothing else to do but collect orphans
+    return True
+
+
 def stop(room: RoomSettings, hub: subprocess.Popen, timeout: float = 90.0) -> list[int]:
     """Stop the hub (which stops every learner's server), then anything left; returns what had to be killed."""
-    if hub.poll() is None:
+    if hub.returncode is None and hub.poll() is None:
         hub.send_signal(signal.SIGTERM)
-        try:
-            hub.wait(timeout)
-        except subprocess.TimeoutExpired:
+        if not wait_for_exit(hub, timeout):
             os.killpg(hub.pid, signal.SIGKILL)
-            hub.wait()
+            wait_for_exit(hub)
     killed = []
     for attempt in range(50):
         left = leftovers(room)
@@ -259,6 +289,8 @@ def stop(room: RoomSettings, hub: subprocess.Popen, timeout: float = 90.0) -> li
             except ProcessLookupError:
                 pass
         time.sleep(0.1 * (attempt + 1) / 10)  # killed processes take a moment to leave /proc
+        reap(hub)
+    reap(hub)
     return sorted(set(killed))
 
 
@@ -284,6 +316,7 @@ def banner(room: RoomSettings) -> str:
 def run(options: Options) -> int:
     room = prepare(options)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    become_subreaper()
     hub = start_hub(room)
     try:
         wait_until_up(room, hub)
@@ -293,7 +326,7 @@ def run(options: Options) -> int:
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, on_term)
-        hub.wait()
+        wait_for_exit(hub)
         print(f"looplab room: the hub stopped by itself (exit {hub.returncode}): see {room.home_path / 'hub.log'}",
               file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -16,6 +17,13 @@ from ..project import ROOT
 from ..servers import die_with_parent
 from .launch import forget_learner
 from .settings import RoomSettings
+
+
+def scratch_home(prefix: str = "looplab-room-test-") -> Path:
+    """A throwaway room home learners can pass through (pytest's own tmp folders are private to root)."""
+    home = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    home.chmod(0o711)
+    return home
 
 
 class RoomProcess:

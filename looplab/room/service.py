@@ -54,7 +54,8 @@ class Page(_Handler):
     async def get(self) -> None:
         board = await self.board()
         self.write(PAGE.format(table=render(board), refresh=url_path_join(self.settings["prefix"], "board"),
-                               csv=url_path_join(self.settings["prefix"], "export.csv")))
+                               csv=url_path_join(self.settings["prefix"], "export.csv"),
+                               xsrf=html.escape(self.xsrf_token.decode())))
 
 
 class Fragment(_Handler):
@@ -159,13 +160,13 @@ def render(board: Board) -> str:
         doctor = ("○ not yet" if row.doctor_ok is None else "✔ passed" if row.doctor_ok else "✘ failed")
         cells = []
         for column in board.columns:
-            cell = row.cells.get(column)
+            cell, key = row.cells.get(column), f'data-check="{esc(column[0])}.{esc(column[1])}"'
             if cell is None or cell.verdict in (None, "not attempted"):
-                cells.append('<td class="todo">○</td>')
+                cells.append(f'<td class="todo" {key}>○</td>')
             elif cell.verdict == "passed":
-                cells.append('<td class="ok">✔</td>')
+                cells.append(f'<td class="ok" {key}>✔</td>')
             else:
-                cells.append(f'<td class="stuck">✘ <span class="hint">{esc(cell.hint[:300])}</span></td>')
+                cells.append(f'<td class="stuck" {key}>✘ <span class="hint">{esc(cell.hint[:300])}</span></td>')
         since = ago(board.now - row.last_attempt) if row.last_attempt else "never"
         parts.append(f'<tr data-learner="{esc(row.learner)}"><th>{esc(row.learner)}</th>'
                      f'<td title="{esc(row.doctor_summary)}">{doctor}</td><td>{since}</td>{"".join(cells)}</tr>')
@@ -188,7 +189,8 @@ p.callout {{ background: #fff4e5; border-left: 4px solid #f59e0b; padding: .5rem
 <div id="board">{table}</div>
 <script>
 setInterval(async () => {{
-  const reply = await fetch("{refresh}", {{credentials: "same-origin"}});
+  // a fetch is not a page load: JupyterHub's OAuth cookie needs the XSRF token beside it
+  const reply = await fetch("{refresh}", {{credentials: "same-origin", headers: {{"X-XSRFToken": "{xsrf}"}}}});
   if (reply.ok) document.getElementById("board").innerHTML = await reply.text();
 }}, 3000);
 </script></body></html>
