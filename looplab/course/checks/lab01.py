@@ -35,11 +35,17 @@ def _run_script(path: str | Path, exercise: str) -> tuple[subprocess.CompletedPr
 def crash_script(path: str | Path = "crash_lab.py") -> None:
     """Lab 1a: two ``asyncio.run`` jobs share a client through a cached getter; job 2 must crash."""
     exercise = "Exercise 1a (make it crash)"
-    run, records, _ = _run_script(path, exercise)
+    run, records, opened = _run_script(path, exercise)
+    if run.returncode == 0 and opened > 1:
+        raise LabCheckFailed(exercise, f"your script ran without crashing: its {len(records)} requests went over "
+                             f"{opened} connections, so the jobs did not share one client. get_client() must return "
+                             "the SAME client every time (cache it: functools.cache, or a module-level variable set "
+                             "on the first call), and both jobs must use it, each under its own asyncio.run().")
     if run.returncode == 0:
-        raise LabCheckFailed(exercise, "your script ran without crashing. get_client() must return the SAME client "
-                             "every time (cache it: functools.cache, or a module-level variable set on the first "
-                             "call), and both jobs must use it, each under its own asyncio.run().")
+        raise LabCheckFailed(exercise, f"your script ran without crashing: its {len(records)} request(s) went over "
+                             "one connection, so they all ran on one loop. The first job must complete a request "
+                             "(its connection then waits in the pool), and the second job, under its own "
+                             "asyncio.run(), must use the same client.")
     if "Event loop is closed" not in run.stderr:
         last = run.stderr.strip().splitlines()[-1:] or ["(no error output)"]
         raise LabCheckFailed(exercise, f"your script failed, but not with the crash we want: {last[0]}")
