@@ -27,7 +27,7 @@ from ...stack.construct import construct_stack
 MESSAGES = [{"role": "user", "content": "lifecycle"}]
 
 
-def _open_to(port: int) -> int:
+def open_to(port: int) -> int:
     return sum(1 for c in psutil.Process().net_connections(kind="tcp")
                if c.raddr and c.raddr.port == port and c.status != psutil.CONN_CLOSE_WAIT)
 
@@ -56,7 +56,7 @@ def probe(adapter_path: str, vllm_url: str) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 (reported to the learner)
             return {"error": f"{type(exc).__name__}: {exc}"}
         gc.collect()  # a client the adapter dropped unclosed warns now; one it still holds keeps its socket
-        still_open = _open_to(port)
+        still_open = open_to(port)
     resource_warnings = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
     return {"open_after_shutdown": still_open, "resource_warnings": resource_warnings}
 
