@@ -9,7 +9,7 @@ from . import Wrong
 LAB = 7
 
 
-def _test(adapter, python=None, *, markers=("m0", "m1", "m2"), expire=False, keepalive_s=60, client_timeout=5,
+def _test(adapter, python=None, *, markers=("m0", "m1", "m2"), marked=True, expire=False, keepalive_s=60, client_timeout=5,
           pass_python=True, check_delivery=True, only_last=False, request_timeout=30, one_connection=False):
     """Notebook 07's test, and lab 7a's answer, with a switch for each mistake the lab warns about."""
     from looplab.course.helpers import chat
@@ -22,7 +22,8 @@ def _test(adapter, python=None, *, markers=("m0", "m1", "m2"), expire=False, kee
                      python=python if pass_python else None, **options) as stack:
         if expire:
             vllm.expire_keepalive()  # "as in production, the idle connections have timed out"
-        statuses = [chat(stack.base_url, user=m, timeout=request_timeout).status_code for m in markers]
+        statuses = [chat(stack.base_url, user=m if marked else None, timeout=request_timeout).status_code
+                    for m in markers]
         records = vllm.requests("/v1/chat/completions")
         repeated = delivery_counts(records, list(markers))
     if only_last:
@@ -36,6 +37,10 @@ def _test(adapter, python=None, *, markers=("m0", "m1", "m2"), expire=False, kee
 
 
 def statuses_only(adapter, python=None):
+    _test(adapter, python, marked=False, check_delivery=False)
+
+
+def marks_but_never_asks_the_log(adapter, python=None):
     _test(adapter, python, check_delivery=False)
 
 
@@ -131,7 +136,9 @@ def guard(name: str, breaks: str, hint: str, answer) -> Wrong:
 
 
 WRONG = [
-    regression("checks-only-statuses", "R1", "generated the first answer twice", statuses_only),
+    regression("checks-only-statuses", "R1", "Mark each request", statuses_only),
+    regression("marks-but-never-asks-the-log", "R1", "yet your test passed: assert from the mock's log",
+               marks_but_never_asks_the_log),
     regression("checks-only-the-last-request", "R1", "the first request after start-up failed", only_the_last_request),
     regression("waits-out-the-keep-alive", "R2", "start-up connection had been closed", waits_out_the_keep_alive),
     regression("ignores-the-interpreter", "R3", "did not start the stack with the interpreter", ignores_the_interpreter),
