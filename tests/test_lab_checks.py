@@ -89,3 +89,24 @@ def test_lab8_a_missing_file_and_the_stub_are_told_apart(scratch):
     fails_with("run the %%writefile cell above first", checks.sync_bridge, "nope.py")
     with pytest.raises(NotImplementedError):
         checks.sync_bridge(scratch("bridge.py", "raise NotImplementedError('Exercise: write your answer here')\n"))
+
+
+WRONG_SHAPES = [  # (check, arguments, files to write, words of the hint)
+    ("crash_script", ("crash_lab.py",), {}, "run the %%writefile cell above first"),
+    ("lazy_adapter", ("lab_lazy",), {}, "the stack did not start with your adapter"),
+    ("per_call_adapter", ("os:path",), {}, "the stack did not start with your adapter"),
+    ("fast_adapter", ("nomodule:FastAdapter",), {}, "the stack did not start with your adapter"),
+    ("log_analysis", (None, None), {}, "lost_requests must be a function"),
+    ("regression_test", (lambda adapter: None,), {}, "must take (adapter, python)"),
+    ("loop_guard", (None,), {}, "creating the guard"),
+    ("sync_bridge", ("bridge.py", 3), {"bridge.py": "def close():\n    pass\n"}, "has no function ask(base_url, text)"),
+    ("sync_bridge", ("bridge.py", 3), {"bridge.py": "def ask(text):\n    return text\ndef close():\n    pass\n"},
+     "an error of ask() itself"),
+]
+
+
+@pytest.mark.parametrize("check, args, files, hint", WRONG_SHAPES, ids=[f"{c}-{n}" for n, (c, *_) in enumerate(WRONG_SHAPES)])
+def test_an_answer_of_the_wrong_shape_gets_a_hint_not_a_raw_exception(scratch, check, args, files, hint):
+    for name, source in files.items():
+        scratch(name, source)
+    fails_with(hint, getattr(checks, check), *args)

@@ -90,6 +90,10 @@ def main() -> None:
                     with lock:
                         report["errors"].append(_root(exc))
 
+        if not callable(getattr(module, "ask", None)):
+            report["no_ask"] = True
+            print(json.dumps(report))
+            return
         threads = [threading.Thread(target=handler, args=(n,), name=worker(n), daemon=True) for n in range(THREADS)]
         ours.update(threads)
         for thread in threads:

@@ -72,6 +72,9 @@ def log_analysis(lost_requests: Callable[[Records, int], Records],
                  generated_twice: Callable[[Records], dict[str, int]]) -> None:
     """``lost_requests(records, startup_port)`` and ``generated_twice(records)``, on real and synthetic logs."""
     exercise = "Exercise 3 (read the request log)"
+    for name, fn in (("lost_requests", lost_requests), ("generated_twice", generated_twice)):
+        if not callable(fn):
+            raise LabCheckFailed(exercise, f"{name} must be a function; you gave a {type(fn).__name__}.")
     with start_mock(keepalive_s=60) as mock:
         with stack_with("broken", mock, exercise) as stack:
             for marker in ("first", "second"):

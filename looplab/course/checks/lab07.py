@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import os
 import sys
@@ -43,12 +44,31 @@ def _verdict(exercise: str, test: Callable[..., None], adapter: str, python: Pat
         raise
     except Exception as exc:  # noqa: BLE001 (the learner's test broke, rather than failed)
         name = NAMES.get(adapter, adapter)
+        if "timeout" in type(exc).__name__.lower() or "timed out" in str(exc).lower():
+            raise LabCheckFailed(exercise, f"on {where} client stack, with adapter '{name}', your test raised "
+                                 f"{type(exc).__name__}: {str(exc)[:200]}. A test must fail with an assert, not "
+                                 "crash or hang: give the stack's client a short timeout (start_stack(..., "
+                                 "client_timeout=5)) so a stuck request comes back as an error answer you can "
+                                 "assert on.") from None
         raise LabCheckFailed(exercise, f"on {where} client stack, with adapter '{name}', your test raised "
-                             f"{type(exc).__name__}: {str(exc)[:200]}. A test must fail with an assert, not "
-                             "crash or hang: give the stack's client a short timeout (start_stack(..., "
-                             "client_timeout=5)) so a stuck request comes back as an error answer you can "
-                             "assert on.") from None
+                             f"{type(exc).__name__}: {str(exc)[:200]}. A test must fail with an assert, never with "
+                             "an error of its own: fix that line of your test.") from None
     return "passed"
+
+
+def _takes_adapter_and_python(exercise: str, test: Any) -> None:
+    """A test of the wrong shape (not a function, other parameters) gets a hint before anything runs."""
+    if not callable(test):
+        raise LabCheckFailed(exercise, f"regression_test must be a function taking (adapter, python); you gave a "
+                             f"{type(test).__name__}.")
+    try:
+        signature = inspect.signature(test)
+    except ValueError:  # no signature to read: let it run
+        return
+    try:
+        signature.bind("broken", None)
+    except TypeError:
+        raise LabCheckFailed(exercise, f"regression_test must take (adapter, python); yours takes {signature}.") from None
 
 
 class _Witness:
@@ -90,49 +110,54 @@ def _witnessing() -> Iterator[_Witness]:
                     os.environ[name] = value
 
 
-def _why_it_passed(log: list[dict[str, Any]] | None, python: Path | None) -> str:
-    """Why a test passed on the bug, from what the backend saw while the test ran it."""
+def _why_it_passed(exercise: str, where: str, log: list[dict[str, Any]] | None, python: Path | None) -> None:
+    """Why a test passed on the bug, from what the backend saw while the test ran it: the hint."""
     chats = [r for r in log or [] if r["path"] == CHAT]
-    if not chats:
-        return ("no chat request reached the backend through the adapter it was given: start the stack with "
-                "start_stack(adapter=adapter, ...) and send requests through it.")
     startup = next((r for r in log or [] if r["path"] == MODELS), None)
     on_startup = [r for r in chats if startup is not None and r["client_port"] == startup["client_port"]]
-    if not on_startup:
-        return ("none of its requests went out on the start-up connection (the one register_model left in the "
-                "pool): the start-up connection had been closed before the first request (the mock's keep-alive "
-                "expired, or the test expired it), and the bug needs it alive. Send the first requests right after "
-                "start-up, with a long keep-alive on the mock (start_mock(keepalive_s=60)).")
     repeated = {m: n for m, n in Counter(r["user"] for r in chats).items() if n > 1}
-    if repeated and None in repeated:
-        return ("every answer was 200, and yet the backend generated the first answer twice: the old client "
-                "retried the crashed request on a new connection. Mark each request (chat(..., user=marker)) and "
-                "assert, from the mock's log, that each was generated once (delivery_counts).")
+    if not chats:
+        raise LabCheckFailed(exercise, f"your test passes on the broken adapter on {where} client stack, and no chat "
+                             "request reached the backend through the adapter it was given: start the stack with "
+                             "start_stack(adapter=adapter, ...) and send requests through it.")
+    if not on_startup:
+        raise LabCheckFailed(exercise, f"your test passes on the broken adapter on {where} client stack: none of its "
+                             "requests went out on the start-up connection (the one register_model left in the pool). "
+                             "The start-up connection had been closed before the first request (the mock's keep-alive "
+                             "expired, or the test expired it), and the bug needs it alive: send the first requests "
+                             "right after start-up, with a long keep-alive on the mock (start_mock(keepalive_s=60)).")
+    if None in repeated:
+        raise LabCheckFailed(exercise, f"your test passes on the broken adapter on {where} client stack: every answer "
+                             "was 200, and yet the backend generated the first answer twice (the old client retried the "
+                             "crashed request on a new connection). Mark each request (chat(..., user=marker)) and "
+                             "assert, from the mock's log, that each was generated once (delivery_counts).")
     if repeated:
         marker, times = next(iter(repeated.items()))
-        return (f"your requests were marked, and the backend generated the first answer twice ('{marker}' "
-                f"{times} times: the old client retried the crashed request on a new connection), yet your test "
-                "passed: assert from the mock's log that each marker was generated exactly once (delivery_counts).")
+        raise LabCheckFailed(exercise, f"your test passes on the broken adapter on {where} client stack: your requests "
+                             f"were marked, and the backend generated the first answer twice ('{marker}' {times} times: "
+                             "the old client retried the crashed request on a new connection), yet your test passed: "
+                             "assert from the mock's log that each marker was generated exactly once (delivery_counts).")
     if python is None:
-        return ("the first request after start-up failed (the backend's log shows it on the start-up connection, "
-                "and the stack answered it with an error), yet your test passed: assert that every request after "
-                "start-up succeeds, the first one included.")
-    return ("assert that the FIRST requests after start-up succeed, and that the backend generated each once, with "
-            "the start-up connection still alive (a long keep-alive on the mock).")
+        raise LabCheckFailed(exercise, f"your test passes on the broken adapter on {where} client stack: the first "
+                             "request after start-up failed (the backend's log shows it on the start-up connection, and "
+                             "the stack answered it with an error), yet your test passed. Assert that every request "
+                             "after start-up succeeds, the first one included.")
+    raise LabCheckFailed(exercise, f"your test passes on the broken adapter on {where} client stack, so it cannot catch "
+                         "the bug there: assert that the FIRST requests after start-up succeed, and that the backend "
+                         "generated each once, with the start-up connection still alive (a long keep-alive on the mock).")
 
 
 def regression_test(test: Callable[..., None]) -> None:
     """Lab 7a: ``test(adapter, python)`` fails (AssertionError) on the broken adapter on each of three client
     stacks, passes on two fixes on each, really starts the stack with ``python``, with a short client timeout."""
     exercise = "Exercise 7a (a regression test)"
+    _takes_adapter_and_python(exercise, test)
     stacks = _stacks()
     with _witnessing() as witness:
         for where, python in stacks.items():
             witness.clear()
             if _verdict(exercise, test, BROKEN, python, where) == "passed":
-                raise LabCheckFailed(exercise, f"your test passes on the broken adapter on {where} client stack, "
-                                     "so it cannot catch the bug there: "
-                                     f"{_why_it_passed(witness.backend_log(), python)}")
+                _why_it_passed(exercise, where, witness.backend_log(), python)
         for where, python in stacks.items():
             for adapter in (WITNESS, "per_call"):
                 witness.clear()

@@ -52,10 +52,17 @@ def sync_bridge(path: str | Path = "bridge.py", wait_s: float = 20) -> None:
     if not Path(path).exists():
         raise LabCheckFailed(exercise, f"there is no {path} here: run the %%writefile cell above first")
     report, connections, answered = _probe(path, wait_s, exercise)
+    if report.get("no_ask"):
+        raise LabCheckFailed(exercise, f"{path} has no function ask(base_url, text): the web app's handlers call it, "
+                             "from their threads, for every request.")
     by_thread = _per_thread(report["connections_by_thread"])
     if report["hung"]:
         raise LabCheckFailed(exercise, f"{report['hung']} of {THREADS} threads were still waiting after {wait_s:.0f} s: a call "
                              "that waits for its answer must send its coroutine to a loop that is running")
+    if report["errors"] and not any("loop" in error.lower() for error in report["errors"]):
+        raise LabCheckFailed(exercise, f"{len(report['errors'])} of {calls} calls failed, first with "
+                             f"{report['errors'][0]}: an error of ask() itself, not of the loops. The handlers call "
+                             "ask(base_url, text) and expect the answer's text.")
     if report["errors"]:
         raise LabCheckFailed(exercise, f"{len(report['errors'])} of {calls} calls failed, first with "
                              f"{report['errors'][0]}. Every asyncio.run makes a new loop, and so does every thread "
