@@ -77,9 +77,17 @@ class CreationOnlyGuard:
         return getattr(self._client, name)
 
 
-class NewLoopGuard:
+class _RemembersItsLoop:
+    """What each guard below does right: remember the client and the loop running when it is made."""
+
     def __init__(self, client):
         object.__setattr__(self, "_client", client)
+        object.__setattr__(self, "_loop", asyncio.get_running_loop())
+
+
+class NewLoopGuard(_RemembersItsLoop):
+    def __init__(self, client):
+        super().__init__(client)
         object.__setattr__(self, "_loop", asyncio.new_event_loop())  # a new loop, not the running one
 
     def __getattr__(self, name):
@@ -88,11 +96,7 @@ class NewLoopGuard:
         return getattr(self._client, name)
 
 
-class LooksAfterTouchingGuard:
-    def __init__(self, client):
-        object.__setattr__(self, "_client", client)
-        object.__setattr__(self, "_loop", asyncio.get_running_loop())
-
+class LooksAfterTouchingGuard(_RemembersItsLoop):
     def __getattr__(self, name):
         attribute = getattr(self._client, name)  # the client is reached first
         if asyncio.get_running_loop() is not self._loop:
@@ -100,22 +104,14 @@ class LooksAfterTouchingGuard:
         return attribute
 
 
-class IsClosedGuard:
-    def __init__(self, client):
-        object.__setattr__(self, "_client", client)
-        object.__setattr__(self, "_loop", asyncio.get_running_loop())
-
+class IsClosedGuard(_RemembersItsLoop):
     def __getattr__(self, name):
         if self._loop.is_closed():  # misses another loop while this one still runs
             raise RuntimeError("this client's loop is closed")
         return getattr(self._client, name)
 
 
-class SilentGuard:
-    def __init__(self, client):
-        object.__setattr__(self, "_client", client)
-        object.__setattr__(self, "_loop", asyncio.get_running_loop())
-
+class SilentGuard(_RemembersItsLoop):
     def __getattr__(self, name):
         if asyncio.get_running_loop() is not self._loop:
             raise RuntimeError("not allowed")  # says nothing of what happened
