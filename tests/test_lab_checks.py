@@ -75,7 +75,7 @@ def test_lab3_the_answer_passes(capsys):
 @pytest.mark.parametrize("variant", ["lifespan", "per_loop"])
 def test_lab6_the_lifecycle_of_the_correct_answers_leaves_nothing_open(variant):
     report = checks.lifecycle(variant)
-    assert report == {"open_after_shutdown": 0, "resource_warnings": []}
+    assert report == {"open_after_shutdown": 0, "resource_warnings": [], "threads_alive": [], "loops_unclosed": 0}
 
 
 def test_lab8_the_answer_passes(scratch, capsys):

@@ -61,6 +61,41 @@ WRONG = [
         async def register_model(self, model_id):
             return await self._validate_model(self._new_client(), model_id)
     """),
+    fast("a-loop-of-its-own-left-running", "R2", "event loop(s) it made unclosed", """
+    import threading
+
+    class FastAdapter(Base):  # lab 08's one loop, inside a server: the client lives on a loop in a thread
+        async def on_serving_start(self):
+            self.loop = asyncio.new_event_loop()
+            threading.Thread(target=self.loop.run_forever, name="client-loop", daemon=True).start()
+            self.client = await self._there(self._made())
+
+        async def _made(self):
+            return self._new_client()
+
+        def _there(self, coroutine):
+            return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self.loop))
+
+        async def on_serving_stop(self):
+            await self._there(self.client.close())  # the client is closed; its loop and thread run on
+
+        async def chat_completion(self, model, messages, *, stream=False, **params):
+            request = self.client.chat.completions.create(model=model, messages=messages, stream=stream, **params)
+            response = await self._there(request)
+            return self._relayed(response) if stream else response
+
+        async def _relayed(self, stream):
+            chunks = stream.__aiter__()
+
+            async def following():
+                try:
+                    return await chunks.__anext__()
+                except StopAsyncIteration:
+                    return None
+
+            while (chunk := await self._there(following())) is not None:
+                yield chunk
+    """),
     fast("a-client-per-call", "R3", "a new connection for every request", adapter="per_call"),
     fast("per-call-with-a-shared-ssl-context", "R3", "a new connection for every request",
          adapter="per_call_shared_ssl"),

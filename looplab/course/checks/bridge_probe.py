@@ -14,7 +14,6 @@ file afresh.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import importlib.util
 import json
@@ -26,12 +25,11 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
-from .lifecycle_probe import open_to
+from .lifecycle_probe import loops_unclosed, open_to, threads_left
 
 THREADS, CALLS = 4, 2
 TOTAL = THREADS * CALLS + 1  # and the health check
 MAIN = "the main thread"
-GRACE_S = 5.0  # how long close()'s threads may take to end once it has returned
 
 
 def _root(exc: BaseException) -> str:
@@ -56,10 +54,6 @@ def _count_connections(port: int, opened: Counter) -> None:
                 opened[name] += 1
 
     sys.addaudithook(hook)  # for the rest of this process: it exists for this one run
-
-
-def _unclosed_loops() -> int:
-    return sum(1 for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop) and not o.is_closed())
 
 
 def main() -> None:
@@ -121,16 +115,10 @@ def main() -> None:
 
 
 def _left_behind(ours: set[threading.Thread], port: int, caught: list[warnings.WarningMessage]) -> dict[str, Any]:
-    """After close(): the module's threads still alive (each may take GRACE_S to end), its loops not closed
-    (alive, or already collected with Python's "unclosed event loop" warning), the connections still open
-    (before any garbage collection: what the module still holds)."""
-    deadline = time.monotonic() + GRACE_S
-    for thread in threading.enumerate():
-        if thread not in ours:
-            thread.join(max(0.0, deadline - time.monotonic()))
-    alive = [t.name for t in threading.enumerate() if t not in ours and t.is_alive()]
-    collected = sum("unclosed event loop" in str(w.message) for w in caught)
-    return {"threads_alive": alive, "loops_unclosed": _unclosed_loops() + collected, "open_after_close": open_to(port)}
+    """After close(): the module's threads still alive, its loops not closed, the connections still open (before
+    any garbage collection: what the module still holds)."""
+    return {"threads_alive": threads_left(ours), "loops_unclosed": loops_unclosed(caught),
+            "open_after_close": open_to(port)}
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ from .common import not_attempted_in, stack_with
 
 def lifecycle(adapter: str, exercise: str = "Exercise 6 (a fast, correct fix)") -> dict:
     """The adapter's whole life in one process (start-up loop, serving loop, shutdown): after shutdown no
-    connection to vLLM is open and no ResourceWarning was raised. Raises the hint; returns the probe's report."""
+    connection to vLLM is open, no ResourceWarning was raised, no thread of the adapter runs and no loop of it
+    is unclosed. Raises the hint; returns the probe's report."""
     with start_mock(keepalive_s=60) as mock:
         run = subprocess.run([sys.executable, "-m", "looplab.course.checks.lifecycle_probe", adapter, mock.base_url],
                              capture_output=True, text=True, timeout=120)
@@ -36,6 +37,13 @@ def lifecycle(adapter: str, exercise: str = "Exercise 6 (a fast, correct fix)") 
                              f"{report['resource_warnings'][0][:80]}): a client was dropped without being closed. "
                              "Close the start-up client before start-up ends (async with) and the serving client "
                              "when serving stops.")
+    if report["threads_alive"] or report["loops_unclosed"]:
+        threads = f"the thread(s) {', '.join(map(repr, report['threads_alive']))} still running" \
+            if report["threads_alive"] else "no thread left"
+        raise LabCheckFailed(exercise, f"after shutdown, your adapter left {threads} and {report['loops_unclosed']} "
+                             "event loop(s) it made unclosed. A server already has a loop that serves every "
+                             "request: use it. Whatever the adapter starts, it must stop (and close) when serving "
+                             "stops.")
     return report
 
 
