@@ -50,6 +50,33 @@ def test_every_lab_states_a_contract_and_every_requirement_is_broken_by_a_wrong_
                 f"lab {lab:02d} {wrong.name}: {wrong.breaks} is tested by checks.{stated[wrong.breaks].check}"
         names = [w.name for w in WRONG[lab]]
         assert len(set(names)) == len(names), f"lab {lab:02d}: a wrong answer's name is used twice"
+        for translated in (labs.ROOT / "zh" / "solutions" / solution.name, labs.ROOT / "zh" / "labs" / solution.name):
+            assert [(r.id, r.check) for r in contracts.requirements(translated)] == \
+                [(r.id, r.check) for r in stated.values()], f"{translated}: not the English contract's requirements"
+
+
+def test_a_contract_is_read_item_by_item_and_a_stray_or_repeated_requirement_is_refused(tmp_path):
+    import nbformat
+
+    def lab(*cells):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(c) if isinstance(c, str) else c for c in cells])
+        path = tmp_path / "lab-99-x.ipynb"
+        nbformat.write(nb, path)
+        return path
+
+    def check(name):
+        cell = nbformat.v4.new_code_cell(f"checks.{name}(answer)")
+        cell.metadata["tags"] = ["check"]
+        return cell
+
+    found = contracts.requirements(lab("- **R1** one line,\n  and its second line.\n- **R2** two.\n\nNot an item.",
+                                       check("first"), "- **R3** three.", check("second")))
+    assert [(r.id, r.text, r.check) for r in found] == [("R1", "one line, and its second line.", "first"),
+                                                      ("R2", "two.", "first"), ("R3", "three.", "second")]
+    with pytest.raises(ValueError, match="used twice"):
+        contracts.requirements(lab("- **R1** one.", check("first"), "- **R1** again.", check("second")))
+    with pytest.raises(ValueError, match="after the last check cell"):
+        contracts.requirements(lab("- **R1** one.", check("first"), "- **R2** tested by nothing."))
 
 
 @pytest.mark.parametrize("wrong", [w for lab in sorted(WRONG) for w in WRONG[lab]],
