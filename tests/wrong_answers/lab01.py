@@ -13,8 +13,8 @@ HEADER = """
     def new_client():
         return openai.AsyncOpenAI(base_url=sys.argv[1], api_key="x", max_retries=0)
 
-    async def ask(client, name, n, model="tiny-llama"):
-        reply = await client.chat.completions.create(model=model, messages=[{"role": "user", "content": f"{name} {n}"}])
+    async def ask(client, name, n):
+        reply = await client.chat.completions.create(model="tiny-llama", messages=[{"role": "user", "content": f"{name} {n}"}])
         return reply.choices[0].message.content
 """
 
@@ -60,15 +60,18 @@ WRONG = [
     asyncio.run(idle())
     asyncio.run(job("second"))
     """),
-    crash("a-model-the-backend-does-not-serve", "R3", "not with the crash we want", """
+    crash("the-crash-swallowed", "R3", "not with the crash we want", """
     get_client = functools.cache(new_client)
 
     async def job(name):
         for n in (1, 2):
-            print(await ask(get_client(), name, n, model="llama-3"))  # the mock serves tiny-llama
+            print(await ask(get_client(), name, n))
 
     asyncio.run(job("first"))
-    asyncio.run(job("second"))
+    try:
+        asyncio.run(job("second"))
+    except Exception:
+        sys.exit("the second job failed")  # the crash's own words are lost
     """),
     fixed("the-cached-getter", "R4", "it still crashes", CACHED_JOBS),
     fixed("a-job-dropped", "R5", "the jobs make 4", HEADER + """

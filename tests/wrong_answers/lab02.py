@@ -68,8 +68,15 @@ WRONG = [
                 return await self._validate_model(client, model_id)
 
         async def chat_completion(self, model, messages, *, stream=False, **params):
-            client = self._new_client()
-            return await client.chat.completions.create(model=model, messages=messages, stream=stream)
+            if stream:
+                return self._stream(model, messages)
+            async with self._new_client() as client:
+                return await client.chat.completions.create(model=model, messages=messages)
+
+        async def _stream(self, model, messages):
+            async with self._new_client() as client:
+                async for chunk in await client.chat.completions.create(model=model, messages=messages, stream=True):
+                    yield chunk
     """),
     lazy("closes-the-kept-client", "R5", "register_model closed the client the requests use", """
     class VLLMInferenceAdapter(Base):  # closes the kept client when registering while serving

@@ -40,7 +40,17 @@ WRONG = [
     per_call("closed-before-the-stream-is-read", "R1", "streams fail",
              adapter="looplab.adapters.wrong:ClosedBeforeStreamPerCall"),
     per_call("one-client-reused", "R2", "a client is being reused", adapter="lifespan"),
-    per_call("never-closed", "R3", "plain calls leave their clients open", adapter="looplab.adapters.wrong:NeverClosedPerCall"),
+    per_call("plain-client-never-closed", "R3", "plain calls leave their clients open", """
+    class PerCallAdapter(Base):
+        async def chat_completion(self, model, messages, *, stream=False, **params):
+            request = dict(model=model, messages=messages, stream=stream, **params)
+            if stream:
+                return self._stream(request)
+            client = self._new_client()  # never closed
+            return await client.chat.completions.create(**request)
+    """),
+    per_call("never-closed", "R3", "plain calls leave their clients open (streamed calls too)",
+             adapter="looplab.adapters.wrong:NeverClosedPerCall"),
     per_call("stream-client-never-closed", "R3", "streamed calls leave their clients open", """
     class PerCallAdapter(Base):
         async def _stream(self, request):  # the stream's client is never closed
