@@ -78,6 +78,19 @@ def test_the_failed_command_was_served_anyway():
         assert served(mock.base_url) == 2
 
 
+def test_one_loop_reuses_one_connection_and_per_call_pays_one_per_command():
+    """Notebook 08's exercise 8.2, as a fact: two requests each, counted by the case itself (any backend) and by
+    the mock (the connections it accepted): case 3's fix (one loop) opens one, case 1's (per-call) two."""
+    with start_mock(keepalive_s=60) as mock:
+        counted = []
+        for name in ("warm_start", "cli_reruns"):
+            with mock.counting_connections() as accepted:
+                result = cases.run(name, "fixed", mock.base_url)
+            assert result["connections"] == accepted.opened, result
+            counted.append(result["connections"])
+    assert counted == [1, 2]
+
+
 def test_under_the_guard_the_crossing_names_where_the_client_was_made(backend):
     result = cases.run("warm_start", "broken", backend.base_url, guard=True)
     error = result["steps"][-1]["error"]

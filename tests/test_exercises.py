@@ -163,11 +163,12 @@ def test_a_guided_notebook_has_exercises_checks_and_folded_answers(path):
 def test_episode_08s_answers_pass_and_each_wrong_guess_gets_its_hint(capsys):
     """The measured values are what notebook 08 measures (pinned in tests/test_demo_cases.py)."""
     exercises.predict_the_served_requests(ep08.my_served, 2)
-    exercises.predict_the_hidden_failure(ep08.my_hidden, ["late_finalizer"])
+    exercises.predict_the_connections(ep08.my_connections, [1, 2])
     assert [line[:8] for line in capsys.readouterr().out.splitlines()] == ["✔ passed"] * 2
     fails_with("went out on the pooled connection", exercises.predict_the_served_requests, 1, 2)
     fails_with("The first command worked", exercises.predict_the_served_requests, 0, 2)
-    fails_with("has no caller to reach", exercises.predict_the_hidden_failure, [], ["late_finalizer"])
-    fails_with("does come back to the parent", exercises.predict_the_hidden_failure, ["preload_fork"], ["late_finalizer"])
+    fails_with("the warm start finds the cold start's connection", exercises.predict_the_connections, [2, 2], [1, 2])
+    fails_with("opens its own", exercises.predict_the_connections, [1, 1], [1, 2])
+    fails_with("The other way round", exercises.predict_the_connections, [2, 1], [1, 2])
     exercises.predict_the_served_requests(None, 2)
     assert "in `my_served` above" in capsys.readouterr().out

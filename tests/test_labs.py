@@ -105,3 +105,34 @@ def test_labs_check_survives_a_hanging_and_a_crashing_notebook(tmp_path):
     assert "c-fine.ipynb" in out and "✔ passed" in out
     assert out.strip().endswith("1 of 5 checks passed")
     assert "Traceback" not in result.stderr + out and "without encryption" not in result.stderr + out
+
+
+def test_every_lab_has_a_goal_of_its_own():
+    """A lab's goal is what it asks of the learner, written for it, not its episode's outcome repeated."""
+    from looplab.course import episodes
+
+    with_labs = [e for e in episodes.load().episodes if e.lab]
+    assert len(with_labs) == len(LAB_FILES)
+    for episode in with_labs:
+        goal = episode.lab.get("goal")
+        assert goal, f"lab {episode.number:02d} has no goal of its own in episodes.yml"
+        assert goal != episode.outcome, f"lab {episode.number:02d}'s goal is its episode's outcome"
+
+
+@pytest.mark.parametrize("path", LAB_FILES, ids=lambda p: p.name)
+def test_every_looplab_name_a_skeleton_imports_is_explained_in_the_lab(path):
+    """A skeleton imports nothing of looplab's that the lab does not name in its text (in backticks)."""
+    import ast
+    import re
+
+    nb = nbformat.read(path, as_version=4)
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    named = set(re.findall(r"`(?:[\w.]*\.)?(\w+)[(`]", prose))
+    for cell in nb.cells:
+        if cell.cell_type != "code" or labs.EXERCISE_TAG not in cell.metadata.get("tags", []):
+            continue
+        code = "\n".join(line for line in cell.source.splitlines() if not line.startswith("%%"))
+        imported = [alias.asname or alias.name for node in ast.walk(ast.parse(code))
+                    if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("looplab")
+                    for alias in node.names]
+        assert not set(imported) - named, f"{path.name} imports {sorted(set(imported) - named)} without a word about them"

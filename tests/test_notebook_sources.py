@@ -6,6 +6,7 @@ what is committed.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,3 +116,11 @@ LAB_ANSWERS_ELSEWHERE = [  # a lab's answer must not stand in the notebook it li
 def test_a_labs_answer_is_not_in_the_notebook_it_links_to(lab, notebook, marker):
     assert notebook.split("/")[-1] in (ROOT / lab).read_text(), f"{lab} links to {notebook}"
     assert marker not in (ROOT / notebook).read_text(), f"{notebook} shows {lab}'s answer ({marker})"
+
+
+def test_the_notebooks_readme_lists_every_notebook_with_its_title():
+    """notebooks/README.md names every notebook the manifest has, with its title, and no other."""
+    readme = (ROOT / "notebooks" / "README.md").read_text()
+    listed = re.findall(r"^\| `(\d\d-[\w-]+)\.ipynb` \| (.+?) \|$", readme, re.MULTILINE)
+    assert listed == [(e.stem, e.title) for e in episodes.load().episodes]
+    assert sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb")) == [stem for stem, _ in listed]

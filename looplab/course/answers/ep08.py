@@ -2,4 +2,4 @@
 
 my_served = 2
 
-my_hidden = ["late_finalizer"]
+my_connections = [1, 2]

@@ -29,3 +29,16 @@ def stack_with(adapter: str, mock: MockServer, exercise: str, **options: Any) ->
                              + str(exc)[-1500:]) from None
     with stack:
         yield stack
+
+
+def refuses_unserved(adapter: str, mock: MockServer, exercise: str) -> None:
+    """``register_model`` must refuse a model the backend does not serve: the stack must not start with one."""
+    try:
+        with stack_with(adapter, mock, exercise, models=["not-served"]):
+            pass
+    except LabCheckFailed as failed:
+        if "not-served" not in failed.hint:
+            raise
+        return
+    raise LabCheckFailed(exercise, "register_model accepted a model the backend does not serve. Validate it "
+                         "against the backend's list (self._validate_model(client, model_id) raises).")

@@ -32,17 +32,29 @@ def _run_script(path: str | Path, exercise: str) -> tuple[subprocess.CompletedPr
     return run, records, connections.opened
 
 
+def _last_error(stderr: str) -> str:
+    """The last line of the script's error output that says what failed (not a warning, not a traceback's frame)."""
+    said = [line for line in stderr.strip().splitlines() if line.strip() and not line.startswith((" ", "\t"))
+            and "Warning" not in line and "tracemalloc" not in line and not line.startswith("Traceback")]
+    return said[-1] if said else "(no error output)"
+
+
 def crash_script(path: str | Path = "crash_lab.py") -> None:
     """Lab 1a: two ``asyncio.run`` jobs share a client through a cached getter; job 2 must crash."""
     exercise = "Exercise 1a (make it crash)"
-    run, records, _ = _run_script(path, exercise)
+    run, records, opened = _run_script(path, exercise)
+    if run.returncode == 0 and opened > 1:
+        raise LabCheckFailed(exercise, f"your script ran without crashing: its {len(records)} requests went over "
+                             f"{opened} connections, so the jobs did not share one client. get_client() must return "
+                             "the SAME client every time (cache it: functools.cache, or a module-level variable set "
+                             "on the first call), and both jobs must use it, each under its own asyncio.run().")
     if run.returncode == 0:
-        raise LabCheckFailed(exercise, "your script ran without crashing. get_client() must return the SAME client "
-                             "every time (cache it: functools.cache, or a module-level variable set on the first "
-                             "call), and both jobs must use it, each under its own asyncio.run().")
+        raise LabCheckFailed(exercise, f"your script ran without crashing: its {len(records)} request(s) went over "
+                             "one connection, so they all ran on one loop. The first job must complete a request "
+                             "(its connection then waits in the pool), and the second job, under its own "
+                             "asyncio.run(), must use the same client.")
     if "Event loop is closed" not in run.stderr:
-        last = run.stderr.strip().splitlines()[-1:] or ["(no error output)"]
-        raise LabCheckFailed(exercise, f"your script failed, but not with the crash we want: {last[0]}")
+        raise LabCheckFailed(exercise, f"your script failed, but not with the crash we want: {_last_error(run.stderr)}")
     if not records:
         raise LabCheckFailed(exercise, "no request reached the backend before the crash. The first job must "
                              "complete a request, so that a connection is pooled for the second job to trip over.")
@@ -59,8 +71,7 @@ def fixed_script(path: str | Path = "fixed_lab.py") -> None:
                              "Make the client inside the job (the coroutine asyncio.run runs), so each loop gets "
                              "its own.")
     if run.returncode != 0:
-        last = run.stderr.strip().splitlines()[-1:] or ["(no error output)"]
-        raise LabCheckFailed(exercise, f"your script failed: {last[0]}")
+        raise LabCheckFailed(exercise, f"your script failed: {_last_error(run.stderr)}")
     if len(records) != 4:
         raise LabCheckFailed(exercise, f"the backend received {len(records)} chat requests; the jobs make 4 (two "
                              "each). Keep both jobs and both requests in each.")

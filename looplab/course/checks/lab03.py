@@ -8,7 +8,7 @@ connection): an answer fitted to the first logs, or one that counts what it shou
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...real.envs import incident_python
@@ -42,14 +42,39 @@ def _synthetic(chat_record: dict[str, Any], models_record: dict[str, Any], start
     return log, startup_port
 
 
-def _markers(records: Any) -> list[Any]:
-    return [r.get("user") for r in records or []]
+def _markers(records: Records) -> list[Any]:
+    return [r.get("user") for r in records]
+
+
+def _as_records(exercise: str, result: Any) -> Records:
+    """What lost_requests returned, as a list of records; anything else is a hint, not a raw error."""
+    if isinstance(result, (str, bytes, dict)) or not hasattr(result, "__iter__"):
+        raise LabCheckFailed(exercise, f"lost_requests returned {type(result).__name__} {str(result)[:60]!r}: return a "
+                             "list of the records themselves (the dicts from `records`), in log order.")
+    found = list(result)
+    strangers = [item for item in found if not isinstance(item, dict)]
+    if strangers:
+        raise LabCheckFailed(exercise, f"lost_requests returned {strangers[:3]!r} ({type(strangers[0]).__name__}) "
+                             "where records are expected: return the records themselves (the dicts from "
+                             "`records`, as they are), not their markers or ports.")
+    return found
+
+
+def _as_counts(exercise: str, result: Any) -> Any:
+    if not isinstance(result, Mapping):
+        raise LabCheckFailed(exercise, f"generated_twice returned {type(result).__name__} {str(result)[:60]!r}: return "
+                             "a dict {marker: count}, for example {'first': 2}, with the markers received more than "
+                             "once and how often each was received.")
+    return dict(result)
 
 
 def log_analysis(lost_requests: Callable[[Records, int], Records],
                  generated_twice: Callable[[Records], dict[str, int]]) -> None:
     """``lost_requests(records, startup_port)`` and ``generated_twice(records)``, on real and synthetic logs."""
     exercise = "Exercise 3 (read the request log)"
+    for name, fn in (("lost_requests", lost_requests), ("generated_twice", generated_twice)):
+        if not callable(fn):
+            raise LabCheckFailed(exercise, f"{name} must be a function; you gave a {type(fn).__name__}.")
     with start_mock(keepalive_s=60) as mock:
         with stack_with("broken", mock, exercise) as stack:
             for marker in ("first", "second"):
@@ -65,25 +90,25 @@ def log_analysis(lost_requests: Callable[[Records, int], Records],
     models_record = next(r for r in crash_records if r["path"] == MODELS)
     synthetic, synthetic_port = _synthetic(chat_record, models_record, startup_port)
 
-    lost = _call(exercise, lost_requests, crash_records, startup_port)
+    lost = _as_records(exercise, _call(exercise, lost_requests, crash_records, startup_port))
     if _markers(lost) != ["first"]:
         raise LabCheckFailed(exercise, f"lost_requests returned the requests {_markers(lost)}; expected only the first "
                              "one. Keep the chat completion requests that arrived on the start-up connection (their "
                              "client_port equals startup_port).")
-    lost = _call(exercise, lost_requests, synthetic, synthetic_port)
+    lost = _as_records(exercise, _call(exercise, lost_requests, synthetic, synthetic_port))
     if _markers(lost) != [r["user"] for r in synthetic if r["path"] == CHAT and r["client_port"] == synthetic_port]:
         raise LabCheckFailed(exercise, f"on another log, lost_requests returned {_markers(lost)}; expected the chat "
                              "requests on the start-up connection, in log order. Select by path and client_port; "
                              "do not rely on positions or on the markers of the first log.")
 
-    twice = _call(exercise, generated_twice, retry_records)
+    twice = _as_counts(exercise, _call(exercise, generated_twice, retry_records))
     if twice != {"first": 2}:
         raise LabCheckFailed(exercise, f"generated_twice returned {twice}; expected {{'first': 2}}. Count chat "
                              "completion requests per `user` marker (a retry goes out on a NEW connection, so "
                              "counting per client_port cannot see it) and keep those seen more than once.")
-    twice = _call(exercise, generated_twice, synthetic)
+    twice = _as_counts(exercise, _call(exercise, generated_twice, synthetic))
     if twice != {"a": 3, "c": 2}:
-        if isinstance(twice, dict) and None in twice:
+        if None in twice:
             raise LabCheckFailed(exercise, f"on another log, generated_twice returned {twice}: requests without a "
                                  "marker (user None) are different requests, not one request generated several "
                                  "times. Count only marked requests.")

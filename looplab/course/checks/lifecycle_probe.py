@@ -4,8 +4,9 @@
 mini stack does (``asyncio.run(construct_stack(...))``), then on a second loop does what uvicorn's
 lifespan and two requests do: ``on_serving_start``, a plain and a streamed chat completion,
 ``on_serving_stop``, ``shutdown``. After that loop has closed, and a garbage collection, it counts
-this process's connections still open to the backend and the ``ResourceWarning``\\ s raised on the way.
-It prints one JSON object. Lab checks run it in a subprocess, so each run imports the learner's
+this process's connections still open to the backend, the threads the adapter started that are
+still running, the event loops it made and never closed, and the ``ResourceWarning``\\ s raised on
+the way. It prints one JSON object. Lab checks run it in a subprocess, so each run imports the learner's
 module afresh.
 """
 
@@ -15,6 +16,8 @@ import asyncio
 import gc
 import json
 import sys
+import threading
+import time
 import warnings
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,9 +28,10 @@ from ...stack.config import RunConfig
 from ...stack.construct import construct_stack
 
 MESSAGES = [{"role": "user", "content": "lifecycle"}]
+GRACE_S = 5.0  # how long a thread may take to end once shutdown (or close()) has returned
 
 
-def _open_to(port: int) -> int:
+def open_to(port: int) -> int:
     return sum(1 for c in psutil.Process().net_connections(kind="tcp")
                if c.raddr and c.raddr.port == port and c.status != psutil.CONN_CLOSE_WAIT)
 
@@ -43,8 +47,25 @@ async def _serve(adapter: Any) -> None:
     await adapter.shutdown()
 
 
+def threads_left(ours: set[threading.Thread]) -> list[str]:
+    """The names of the threads not in ``ours`` (those that ran before) still alive once each was given until
+    GRACE_S to end (joined, not slept)."""
+    deadline = time.monotonic() + GRACE_S
+    for thread in threading.enumerate():
+        if thread not in ours:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    return [t.name for t in threading.enumerate() if t not in ours and t.is_alive()]
+
+
+def loops_unclosed(caught: list[warnings.WarningMessage]) -> int:
+    """Event loops never closed: those still alive, and those already collected (Python warned of each)."""
+    alive = sum(1 for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop) and not o.is_closed())
+    return alive + sum("unclosed event loop" in str(w.message) for w in caught)
+
+
 def probe(adapter_path: str, vllm_url: str) -> dict[str, Any]:
     port = urlsplit(vllm_url).port or 80
+    ours = set(threading.enumerate())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
         try:
@@ -56,9 +77,11 @@ def probe(adapter_path: str, vllm_url: str) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 (reported to the learner)
             return {"error": f"{type(exc).__name__}: {exc}"}
         gc.collect()  # a client the adapter dropped unclosed warns now; one it still holds keeps its socket
-        still_open = _open_to(port)
-    resource_warnings = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
-    return {"open_after_shutdown": still_open, "resource_warnings": resource_warnings}
+        still_open, threads, loops = open_to(port), threads_left(ours), loops_unclosed(caught)
+    resource_warnings = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)
+                         and "unclosed event loop" not in str(w.message)]
+    return {"open_after_shutdown": still_open, "resource_warnings": resource_warnings, "threads_alive": threads,
+            "loops_unclosed": loops}
 
 
 if __name__ == "__main__":

@@ -16,10 +16,10 @@ from .ep04 import date_the_traceback, predict_the_reporters_row
 from .ep05 import predict_the_leak
 from .ep06 import predict_the_handshakes
 from .ep07 import predict_the_failing_adapters
-from .ep08 import predict_the_hidden_failure, predict_the_served_requests
+from .ep08 import predict_the_connections, predict_the_served_requests
 from .ep09 import predict_the_generations
 from .fold import answer_source, folded_answer
 
 __all__ = ["predict_three_loops", "predict_the_stack", "predict_after_the_keepalive", "date_the_traceback",
            "predict_the_reporters_row", "predict_the_leak", "predict_the_handshakes",
-           "predict_the_failing_adapters", "predict_the_served_requests", "predict_the_hidden_failure", "predict_the_generations", "answer_source", "folded_answer"]
+           "predict_the_failing_adapters", "predict_the_served_requests", "predict_the_connections", "predict_the_generations", "answer_source", "folded_answer"]

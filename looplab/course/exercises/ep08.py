@@ -1,4 +1,4 @@
-"""Notebook 08, the same bug elsewhere: did the work happen anyway, and which failure hides?"""
+"""Notebook 08, the same bug elsewhere: did the work happen anyway, and what does each fix cost?"""
 
 from __future__ import annotations
 
@@ -20,14 +20,18 @@ def predict_the_served_requests(prediction: Any, served: int) -> None:
           normalise=int, variable="my_served")
 
 
-def predict_the_hidden_failure(prediction: Any, hidden: list[str]) -> None:
-    """Which broken cases fail without any error reaching their caller? (case names)"""
-    judge("Exercise 8.2 (which failure hides?)", prediction, hidden,
-          right="a __del__ that fails can only be reported as 'Exception ignored in ...' on stderr: no caller, "
-                "no traceback in your logs' error handler, no failing test",
-          wrong=[([], "Look at late_finalizer's steps: both report ok, and yet Python printed an exception. An "
-                  "exception raised inside __del__ has no caller to reach."),
-                 (["preload_fork"], "The forked worker's failure does come back to the parent, as the worker's "
-                  "outcome; look for a case whose every step reports ok.")],
-          otherwise="Find the case whose every step reports ok although the run printed an exception.",
-          normalise=lambda guess: sorted(str(name) for name in guess), variable="my_hidden")
+def predict_the_connections(prediction: Any, opened: list[int]) -> None:
+    """Two requests each: how many connections do case 3's fix (one loop) and case 1's fix (per-call) open?"""
+    judge("Exercise 8.2 (what does each fix cost?)", prediction, opened,
+          right="one loop and one kept client reuse one connection for every invocation; a client per call takes "
+                "its connection with it when it closes, so each unit of work pays for a new one (and, over HTTPS, a "
+                "handshake): the price of the simplest fix",
+          wrong=[([2, 2], "Case 3's loop outlives each invocation, and so does its client's pool: the warm start finds "
+                  "the cold start's connection idle in the pool, on the same loop, and reuses it. (In the broken "
+                  "version that same reuse crashed: there the connection belonged to a closed loop.)"),
+                 ([1, 1], "Case 1's client is closed at the end of each command, and its pool with it: the second "
+                  "command has no connection to reuse, and opens its own."),
+                 ([2, 1], "The other way round: the kept loop keeps its connection; the per-call client does not.")],
+          otherwise="Two requests in each program. A client kept on a kept loop reuses its idle connection; a client "
+                    "closed after each unit of work takes its connection with it.",
+          normalise=lambda guess: [int(n) for n in guess], variable="my_connections")

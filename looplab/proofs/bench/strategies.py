@@ -56,6 +56,7 @@ class _Samples:
     errors: int = 0
     connections: int = 0
     requests_logged: int = 0
+    other_requests: int = 0  # to the backend, beside the chat completions (a models listing per request, ...)
     handshakes: int = 0
     client_cpu_s: float = 0.0
 
@@ -92,7 +93,7 @@ async def _one(adapter: Any, model: str, samples: _Samples) -> float | None:
 
 class _Counts:
     """What the mock saw of one phase: the connections it accepted and the TLS handshakes it completed
-    (from its counters, less the one connection of the call that reads them), and the generation
+    (from its counters, less the one connection of the call that reads them), and the
     requests in its log."""
 
     def __init__(self, mock: MockServer | None) -> None:
@@ -106,8 +107,10 @@ class _Counts:
         samples.connections += after["connections"] - self.before["connections"] - 1  # the stats call's own
         if self.mock.ca_file is not None:
             samples.handshakes += after["tls_handshakes"] - self.before["tls_handshakes"] - 1
-        records = self.mock.requests("/v1/chat/completions")
-        samples.requests_logged += len(records)
+        records = self.mock.requests()
+        chats = sum(r["path"] == "/v1/chat/completions" for r in records)
+        samples.requests_logged += chats
+        samples.other_requests += len(records) - chats
         self.mock.clear_requests()
 
 
@@ -201,6 +204,7 @@ def measure(*, vllm_url: str | None = None, model: str = "tiny-llama", requests:
             "errors": s.errors,
             "connections": s.connections if mock is not None else None,
             "requests_logged": s.requests_logged if mock is not None else None,
+            "other_requests": s.other_requests if mock is not None else None,
             "connections_per_request": round(s.connections / s.requests_logged, 3) if s.requests_logged else None,
             "handshakes": s.handshakes if mock is not None else None,
             "handshakes_per_request": round(s.handshakes / s.requests_logged, 3) if s.requests_logged else None,
