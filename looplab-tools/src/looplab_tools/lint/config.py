@@ -41,10 +41,11 @@ class Config:
     def wants(self, rule: str, path: str) -> bool:
         if rule not in self.select or rule in self.ignore:
             return False
+        if not self.per_file_ignores:
+            return True
         try:
-            relative = PurePath(path).resolve().relative_to(self.root.resolve()).as_posix() if Path(path).is_absolute() \
-                else PurePath(path).as_posix()
-        except ValueError:
+            relative = Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+        except (ValueError, OSError):
             relative = PurePath(path).as_posix()
         return not any(rule in rules and (fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(PurePath(path).name, pattern))
                        for pattern, rules in self.per_file_ignores)

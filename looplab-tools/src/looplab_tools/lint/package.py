@@ -71,7 +71,8 @@ class Package:
         if head in ("self", "cls") and method and "." not in method and fn.cls:
             return f"factory:{name}" if f"{module}.{fn.cls}.{method}" in self.factories else ""
         full = self.resolve(i, name)
-        return f"factory:{name}" if full in self.factories else ""
+        local = "." not in name and f"{module}.{name}" in self.factories  # a nested function of this file
+        return f"factory:{name}" if full in self.factories or local else ""
 
     def value_makes(self, i: int, fn: Fn, value: Value) -> str:
         for name in value.direct:
@@ -111,7 +112,7 @@ class Package:
                 if not j:
                     continue
                 key = f"{f.module}.{fn.cls}.{fn.name}" if fn.cls and fn.parent == -1 else f"{f.module}.{fn.name}"
-                if fn.parent == -1 and any(self.holds(i, j, r) for r in fn.returns):
+                if any(self.holds(i, j, r) for r in fn.returns):
                     self.factories.add(key)
                 if fn.name == "__init__" and fn.cls and catalogue.WRAPPER_NAME.search(fn.cls) and any(
                         s.kind == "self" and self.value_makes(i, fn, s.value) for s in fn.stores):
@@ -159,9 +160,19 @@ class Package:
                     target = self.defs.get(self.resolve(i, name))
                     if target:
                         todo.append((*target, True))
-            new = {n for n in fn.awaited if n not in seeded and n not in catalogue.GENERIC and "_" in n.strip("_")} if on_loop else set()
+            called = fn.awaited | (f.strings if fn.dynamic else set())  # getattr(impl, "register_model")(...)
+            new = {n for n in called if n not in seeded and n not in catalogue.GENERIC and "_" in n.strip("_")} if on_loop else set()
             if new:
                 seed(new)
+
+    def captured(self, i: int, j: int) -> set[str]:
+        """Names read by the functions nested in function ``j`` (at any depth)."""
+        functions, inside, names = self.files[i].functions, {j}, set()
+        for k in range(j + 1, len(functions)):  # nested functions come after their parent, in order
+            if functions[k].parent in inside:
+                inside.add(k)
+                names |= functions[k].names
+        return names
 
     def startup_fn(self, i: int, j: int) -> bool:
         return (i, j) in self.on_loop or (i, j) in self.off_loop

@@ -101,8 +101,9 @@ def _unclosed(p: Package, i: int, j: int, f: FileFacts, fn: Fn) -> Iterator[Find
     key = f"{f.module}.{fn.cls}.{fn.name}" if fn.cls and fn.parent == -1 else f"{f.module}.{fn.name}"
     if j and key not in p.factories:
         streams = any(r.stream for r in fn.returns)
+        owned = fn.owned | p.captured(i, j)  # a nested function that reads it has it now
         for store in fn.stores:
-            if store.kind != "local" or store.name in fn.owned or not p.value_makes(i, fn, store.value):
+            if store.kind != "local" or store.name in owned or not p.value_makes(i, fn, store.value):
                 continue
             if store.value.borrowed:
                 fix = ("close only the client this call made, not the one it was given or shares: "

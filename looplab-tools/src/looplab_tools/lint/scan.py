@@ -131,6 +131,7 @@ class Fn:
     cache_calls: list[tuple[str, Value, int, int]] = field(default_factory=list)  # receiver.method(..., client)
     one_shots: list[tuple[str, str, int, int]] = field(default_factory=list)  # Make().attr
     loop: bool = False
+    dynamic: bool = False  # calls getattr(obj, name) with a computed name: methods called by their names
 
 
 @dataclass
@@ -141,6 +142,7 @@ class FileFacts:
     classes: dict[str, tuple[tuple[str, ...], int]] = field(default_factory=dict)  # name -> (bases, line)
     functions: list[Fn] = field(default_factory=list)  # [0] is the module scope
     lines: tuple[str, ...] = ()  # the lines with a noqa comment, else ""
+    strings: set[str] = field(default_factory=set)  # string constants that could name a method ("register_model")
 
 
 def module_name(path: Path) -> str:
@@ -257,8 +259,12 @@ class Scanner:
             self.fn.loop = True
 
     def on_Constant(self, node: ast.Constant) -> None:
-        if isinstance(node.value, str) and ":" in node.value and " " not in node.value:  # "pkg.app:create_app"
-            self.fn.names.update(node.value.replace(":", ".").split("."))
+        text = node.value
+        if isinstance(text, str) and 2 < len(text) < 60:
+            if ":" in text and " " not in text:  # "pkg.app:create_app"
+                self.fn.names.update(text.replace(":", ".").split("."))
+            elif "_" in text.strip("_") and text.isidentifier() and text.islower():
+                self.facts.strings.add(text)
 
     def on_Attribute(self, node: ast.Attribute) -> None:
         if "loop" in node.attr.lower():
@@ -322,6 +328,8 @@ class Scanner:
                 self.fn.owned.add(receiver.id)
         if isinstance(func, ast.Name):
             self.fn.calls.add(func.id)
+            if func.id == "getattr" and len(node.args) > 1 and not isinstance(node.args[1], ast.Constant):
+                self.fn.dynamic = True
         for arg in (*node.args, *(k.value for k in node.keywords)):
             if isinstance(arg, ast.Name):
                 self.fn.owned.add(arg.id)  # handed on: somebody else owns it now
