@@ -135,6 +135,12 @@ class Package:
             seeded.update(names)
 
         seed(self.startup_names)
+        for i, j, _name, line in self.servers():  # asyncio.run(construct_stack()) then uvicorn.run(): start-up
+            for run in self.files[i].functions[j].runs:
+                for name in run.value.direct if run.line < line else ():
+                    target = self.defs.get(self.resolve(i, name))
+                    if target:
+                        todo.append((*target, True))
         while todo:
             i, j, on_loop = todo.pop()
             if (i, j) in (self.on_loop if on_loop else self.off_loop):
@@ -181,9 +187,9 @@ class Package:
         """The class closes ``attr`` and sets it back to None somewhere: it owns the client's life."""
         if not cls:
             return False
-        fns = [self.files[i].functions[j] for j in self.methods(i, cls).values()]
-        return any(attr in fn.closes for fn in fns) and any(attr in fn.resets for fn in fns) or any(
-            attr in fn.resets and fn.name in catalogue.CLOSERS | {"__aexit__", "close_async", "aclose"} for fn in fns)
+        fns = [self.files[i].functions[j] for j in self.methods(i, cls).values() if j]
+        closing = [fn for fn in fns if attr in fn.closes]  # and the same method sets it back to None
+        return any(attr in fn.resets for fn in closing)
 
     def servers(self) -> list[tuple[int, int, str, int]]:
         """Every call that starts a server with a loop of its own: (file, function, name, line)."""

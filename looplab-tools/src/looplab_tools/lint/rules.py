@@ -70,7 +70,8 @@ def _caches(p: Package, i: int, j: int, f: FileFacts, fn: Fn) -> Iterator[Findin
         if not p.value_makes(i, fn, store.value) or store.value.loop:
             continue
         guarded = store.name in fn.none_tested or f"self.{store.name}" in fn.none_tested
-        if store.kind in ("self", "global") and guarded and not at_startup:
+        if store.kind in ("self", "global") and guarded and not at_startup and not (
+                p.startup_fn(i, j) and (i, fn.cls or "", store.name) in p.used_at_startup):  # LL001 says it
             if store.kind == "self" and p.lifespan_pair(i, fn.cls, store.name):
                 continue  # made when serving starts and closed and reset when it stops: lifespan-owned
             yield _finding("LL003", f, store.line, store.col, f"{store_label(store)} is made once, lazily, and then reused "
@@ -137,19 +138,24 @@ def _crossing_runs(p: Package, i: int, j: int, f: FileFacts, fn: Fn) -> Iterator
     visible = _visible_clients(p, i, j)
     for run in fn.runs:
         if run.closes and fn.name == "__del__":
-            yield _finding("LL005", f, run.line, run.col, f"{run.closes} is closed by {run.kind}(...) in __del__: a finalizer "
+            yield _finding("LL005", f, run.line, run.col, f"{run.closes} is closed by {run.kind} in __del__: a finalizer "
                            "runs whenever the object dies, on a new loop, after the loop its connections belong to",
                            "lifespan-owned: close it where it was used (`async with`, or an async close() the owner awaits)")
             continue
         if run.closes:
             continue  # one-time teardown: asyncio.run(client.aclose()) at the end
         used = sorted(run.value.names & visible)
-        if used and (j or run.in_loop) and not run.kind.startswith("run_until_complete"):
-            yield _finding("LL005", f, run.line, run.col, f"{used[0]} is made outside {run.kind}(...) and used inside it, "
+        again = sum(not r.closes for r in fn.runs) > 1 or run.in_loop  # work() run twice, or in a loop: its globals cross
+        for name in run.value.direct if again and not used else ():
+            target = p.defs.get(p.resolve(i, name))
+            if target and target[0] == i:
+                used = sorted(f.functions[target[1]].names & p.tainted(i, 0))
+        if used and (j or run.in_loop) and not run.kind.startswith("loop.run_until_complete"):
+            yield _finding("LL005", f, run.line, run.col, f"{used[0]} is made outside {run.kind} and used inside it, "
                            "and this run can happen again: the next run's loop finds the last run's pooled connection")
         factory = next((d for d in run.value.direct if "factory" in p.makes(i, fn, d)), None)
         if factory:
-            yield _finding("LL005", f, run.line, run.col, f"{run.kind}({factory}()) returns a client made on a loop that "
+            yield _finding("LL005", f, run.line, run.col, f"{run.kind.replace('...', factory + '()')} returns a client made on a loop that "
                            "closes as the run returns: its first connection belongs to that closed loop")
 
 
@@ -163,7 +169,7 @@ def _run_then_serve(p: Package, i: int, j: int, f: FileFacts, fn: Fn, servers: l
     where = f"{fn.name}()" if j else "module scope"
     if here:
         name, line = here[0]
-        yield _finding("LL002", f, first.line, first.col, f"{first.kind}(...) at line {first.line}, then {name}() at line "
+        yield _finding("LL002", f, first.line, first.col, f"{first.kind} at line {first.line}, then {name}() at line "
                        f"{line}, in {where}: whatever start-up made on the first loop is served on a second")
         return
     if not j:
@@ -173,7 +179,7 @@ def _run_then_serve(p: Package, i: int, j: int, f: FileFacts, fn: Fn, servers: l
     for k, jj, name, line in servers:
         mentions = p.files[k].functions[jj].names
         if linked or owner in mentions or fn.name in mentions and fn.name not in catalogue.STARTUP:
-            yield _finding("LL002", f, first.line, first.col, f"{first.kind}(...) in {owner}"
+            yield _finding("LL002", f, first.line, first.col, f"{first.kind} in {owner}"
                            f"{'.' + fn.name if fn.cls else ''}() runs start-up on a loop of its own, and "
                            f"{name}() at {p.files[k].path}:{line} then serves on another: whatever start-up made "
                            "on the first loop is served on the second")

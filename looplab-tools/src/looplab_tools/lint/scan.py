@@ -356,13 +356,13 @@ class Scanner:
         head, _, rest = name.partition(".")
         full = self.facts.imports.get(head, head) + ("." + rest if rest else "")
         if full in RUNNERS:
-            kind = full
+            kind = f"{full}(...)"
         elif last == "run_until_complete":
-            kind = "run_until_complete"
+            kind = "loop.run_until_complete(...)"
         elif last in ("submit", "run_in_executor") and any(dotted(a) == "asyncio.run" for a in args):
-            kind, args = f"{last}(asyncio.run)", args[[dotted(a) for a in args].index("asyncio.run") + 1:]
+            kind, args = f"executor.{last}(asyncio.run, ...)", args[[dotted(a) for a in args].index("asyncio.run") + 1:]
         elif last == "Thread" and dotted(keywords.get("target", ast.Pass())) in ("asyncio.run",):
-            kind = "Thread(target=asyncio.run)"
+            kind = "Thread(target=asyncio.run, ...)"
             given = keywords.get("args")
             args = list(given.elts) if isinstance(given, (ast.Tuple, ast.List)) else []
         if not kind:
