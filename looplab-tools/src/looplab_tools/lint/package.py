@@ -26,8 +26,9 @@ class Package:
             for name in f.classes:
                 self.classes[f"{f.module}.{name}"] = (i, name)
         self.constructors: set[str] = set(self.config.extra_constructors) | set(self.config.binds_at_construction)
-        self.factories: set[str] = set()
-        self._tainted: dict[tuple[int, int], set[str]] = {}
+        self.factories: set[str] = set()  # functions that return a new client
+        self.holders: set[str] = set()  # ...that return an object carrying one (options, a dict of transports)
+        self._tainted: dict[tuple[int, int, bool], set[str]] = {}
         for _ in range(4):  # subclasses of subclasses, factories calling factories, wrappers of both
             before = (len(self.constructors), len(self.factories))
             self._grow()
@@ -69,10 +70,13 @@ class Package:
         head, _, method = name.partition(".")
         module = self.files[i].module
         if head in ("self", "cls") and method and "." not in method and fn.cls:
-            return f"factory:{name}" if f"{module}.{fn.cls}.{method}" in self.factories else ""
+            key = f"{module}.{fn.cls}.{method}"
+            return f"factory:{name}" if key in self.factories else f"holder:{name}" if key in self.holders else ""
         full = self.resolve(i, name)
-        local = "." not in name and f"{module}.{name}" in self.factories  # a nested function of this file
-        return f"factory:{name}" if full in self.factories or local else ""
+        for kind, known in (("factory", self.factories), ("holder", self.holders)):
+            if full in known or "." not in name and f"{module}.{name}" in known:  # (a nested function of this file)
+                return f"{kind}:{name}"
+        return ""
 
     def value_makes(self, i: int, fn: Fn, value: Value) -> str:
         for name in value.direct:
@@ -80,6 +84,15 @@ class Package:
             if made:
                 return made
         return ""
+
+    def client(self, i: int, fn: Fn, value: Value) -> str:
+        """What makes the value a new client (a constructor, ``factory:NAME``), or ``""``; not a holder."""
+        made = self.value_makes(i, fn, value)
+        return "" if made.startswith("holder:") else made
+
+    def returns_client(self, i: int, j: int, value: Value) -> bool:
+        fn = self.files[i].functions[j]
+        return bool(self.client(i, fn, value)) or bool(set(value.given) & self.tainted(i, j, clients_only=True))
 
     def holds(self, i: int, j: int, value: Value) -> bool:
         """A value that is, or carries, a client: made here, a local that holds one, or an object built around one."""
@@ -90,17 +103,20 @@ class Package:
         return bool(builds) and (any(self.constructor(i, c) for c in value.inner)
                                  or bool(value.names & self.tainted(i, j)))
 
-    def tainted(self, i: int, j: int) -> set[str]:
-        """Local names of function ``j`` that hold a client (a dict a client was put into too)."""
-        if (i, j) not in self._tainted:
+    def tainted(self, i: int, j: int, clients_only: bool = False) -> set[str]:
+        """Local names of function ``j`` that hold a client (with ``clients_only``, that are one; else a
+        dict a client was put into, or an object carrying one, too)."""
+        key = (i, j, clients_only)
+        if key not in self._tainted:
             fn = self.files[i].functions[j]
             names: set[str] = set()
-            self._tainted[(i, j)] = names
+            self._tainted[key] = names
             for store in fn.stores:
-                if store.kind in ("local", "module", "global", "subscript") and (
-                        self.value_makes(i, fn, store.value) or set(store.value.given) & names):
+                if store.kind in ("local", "module", "global") + (() if clients_only else ("subscript",)) and (
+                        (self.client if clients_only else self.value_makes)(i, fn, store.value)
+                        or set(store.value.given) & names):
                     names.add(store.name)
-        return self._tainted[(i, j)]
+        return self._tainted[key]
 
     def _grow(self) -> None:
         self._tainted.clear()
@@ -112,10 +128,12 @@ class Package:
                 if not j:
                     continue
                 key = f"{f.module}.{fn.cls}.{fn.name}" if fn.cls and fn.parent == -1 else f"{f.module}.{fn.name}"
-                if any(self.holds(i, j, r) for r in fn.returns):
+                if any(self.returns_client(i, j, r) for r in fn.returns):
                     self.factories.add(key)
+                elif any(self.holds(i, j, r) for r in fn.returns):
+                    self.holders.add(key)
                 if fn.name == "__init__" and fn.cls and catalogue.WRAPPER_NAME.search(fn.cls) and any(
-                        s.kind == "self" and self.value_makes(i, fn, s.value) for s in fn.stores):
+                        s.kind == "self" and not s.value.borrowed and self.client(i, fn, s.value) for s in fn.stores):
                     self.constructors.add(f"{f.module}.{fn.cls}")
 
     # -- start-up -------------------------------------------------------------------------------

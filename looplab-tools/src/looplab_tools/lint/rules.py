@@ -67,7 +67,7 @@ def _caches(p: Package, i: int, j: int, f: FileFacts, fn: Fn) -> Iterator[Findin
                        "client: one client for every loop that calls it")
     at_startup = p.startup_fn(i, j) and fn.name in p.startup_names
     for store in fn.stores:
-        if not p.value_makes(i, fn, store.value) or store.value.loop:
+        if not p.client(i, fn, store.value) or store.value.loop:
             continue
         guarded = store.name in fn.none_tested or f"self.{store.name}" in fn.none_tested
         if store.kind in ("self", "global") and guarded and not at_startup and not (
@@ -100,11 +100,14 @@ def _long_lived(f: FileFacts, fn: Fn, container: str) -> bool:
 def _unclosed(p: Package, i: int, j: int, f: FileFacts, fn: Fn) -> Iterator[Finding]:
     """LL004: a client made for one call and never closed."""
     key = f"{f.module}.{fn.cls}.{fn.name}" if fn.cls and fn.parent == -1 else f"{f.module}.{fn.name}"
-    if j and key not in p.factories:
+    if not fn.is_async:  # a sync function cannot use an async client (or uses an SDK's sync side)
+        return
+    if key not in p.factories and key not in p.holders:
         streams = any(r.stream for r in fn.returns)
         owned = fn.owned | p.captured(i, j)  # a nested function that reads it has it now
         for store in fn.stores:
-            if store.kind != "local" or store.name in owned or not p.value_makes(i, fn, store.value):
+            if store.kind != "local" or store.name in owned or not p.client(i, fn, store.value) \
+                    or store.value.names & fn.entered:  # built on a client an `async with` closes
                 continue
             if store.value.borrowed:
                 fix = ("close only the client this call made, not the one it was given or shares: "
@@ -153,7 +156,7 @@ def _crossing_runs(p: Package, i: int, j: int, f: FileFacts, fn: Fn) -> Iterator
         if used and (j or run.in_loop) and not run.kind.startswith("loop.run_until_complete"):
             yield _finding("LL005", f, run.line, run.col, f"{used[0]} is made outside {run.kind} and used inside it, "
                            "and this run can happen again: the next run's loop finds the last run's pooled connection")
-        factory = next((d for d in run.value.direct if "factory" in p.makes(i, fn, d)), None)
+        factory = next((d for d in run.value.direct if p.makes(i, fn, d).startswith("factory:")), None)
         if factory:
             yield _finding("LL005", f, run.line, run.col, f"{run.kind.replace('...', factory + '()')} returns a client made on a loop that "
                            "closes as the run returns: its first connection belongs to that closed loop")

@@ -124,6 +124,7 @@ class Fn:
     resets: set[str] = field(default_factory=set)  # self.X = None
     none_tested: set[str] = field(default_factory=set)  # `X is None`, `not X`
     owned: set[str] = field(default_factory=set)  # local names closed, entered, returned, handed on, stored
+    entered: set[str] = field(default_factory=set)  # names bound by `with ... as name` (closed by the block)
     globals: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)  # every name read, and 'module:attr' strings
     runs: list[Run] = field(default_factory=list)
@@ -282,8 +283,6 @@ class Scanner:
             for c in self.collectors:
                 c.attrs.add(node.attr)
             return
-        if isinstance(base, ast.Call) and node.attr not in CLOSERS and (name := dotted(base.func)):
-            self.fn.one_shots.append((name, node.attr, node.lineno, node.col_offset))
         self.visit(base)
 
     def on_Compare(self, node: ast.Compare) -> None:
@@ -319,6 +318,11 @@ class Scanner:
                     k.arg == "stream" and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords):
                 c.stream = True
         last = name.rpartition(".")[2]
+        base = func
+        while isinstance(base, ast.Attribute):  # Make().models.list(): a client made, called once, dropped
+            base = base.value
+        if base is not func and isinstance(base, ast.Call) and last not in CLOSERS and (made := dotted(base.func)):
+            self.fn.one_shots.append((made, last, base.lineno, base.col_offset))
         if isinstance(func, ast.Attribute) and last in CLOSERS and not node.args:
             receiver = func.value
             if isinstance(receiver, ast.Attribute) and isinstance(receiver.value, ast.Name) and receiver.value.id in ("self", "cls"):
@@ -432,7 +436,9 @@ class Scanner:
             if isinstance(item.context_expr, ast.Name):
                 self.fn.owned.add(item.context_expr.id)
             self.visit(item.context_expr)
-            if item.optional_vars is not None:
+            if isinstance(item.optional_vars, ast.Name):
+                self.fn.entered.add(item.optional_vars.id)
+            elif item.optional_vars is not None:
                 self._store(item.optional_vars, None)
         self.in_raises += raises
         self.visit_all(node.body)
