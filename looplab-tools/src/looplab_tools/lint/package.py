@@ -28,6 +28,7 @@ class Package:
         self.constructors: set[str] = set(self.config.extra_constructors) | set(self.config.binds_at_construction)
         self.factories: set[str] = set()  # functions that return a new client
         self.holders: set[str] = set()  # ...that return an object carrying one (options, a dict of transports)
+        self.shared: set[str] = set()  # factories that return a shared client on some paths (`return self._default`)
         self._tainted: dict[tuple[int, int, bool], set[str]] = {}
         for _ in range(4):  # subclasses of subclasses, factories calling factories, wrappers of both
             before = (len(self.constructors), len(self.factories))
@@ -90,6 +91,19 @@ class Package:
         made = self.value_makes(i, fn, value)
         return "" if made.startswith("holder:") else made
 
+    def shares(self, i: int, fn: Fn, value: Value) -> bool:
+        """The value may be a client somebody else owns: ``given or Client()``, or a factory that
+        returns a shared client on some paths."""
+        if value.borrowed:
+            return True
+        module = self.files[i].module
+        for name in value.direct:
+            head, _, method = name.partition(".")
+            key = f"{module}.{fn.cls}.{method}" if head in ("self", "cls") else self.resolve(i, name)
+            if key in self.shared:
+                return True
+        return False
+
     def returns_client(self, i: int, j: int, value: Value) -> bool:
         fn = self.files[i].functions[j]
         return bool(self.client(i, fn, value)) or bool(set(value.given) & self.tainted(i, j, clients_only=True))
@@ -130,6 +144,8 @@ class Package:
                 key = f"{f.module}.{fn.cls}.{fn.name}" if fn.cls and fn.parent == -1 else f"{f.module}.{fn.name}"
                 if any(self.returns_client(i, j, r) for r in fn.returns):
                     self.factories.add(key)
+                    if not all(self.returns_client(i, j, r) for r in fn.returns):
+                        self.shared.add(key)
                 elif any(self.holds(i, j, r) for r in fn.returns):
                     self.holders.add(key)
                 if fn.name == "__init__" and fn.cls and catalogue.WRAPPER_NAME.search(fn.cls) and any(

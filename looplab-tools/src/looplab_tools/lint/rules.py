@@ -103,13 +103,13 @@ def _unclosed(p: Package, i: int, j: int, f: FileFacts, fn: Fn) -> Iterator[Find
     if not fn.is_async:  # a sync function cannot use an async client (or uses an SDK's sync side)
         return
     if key not in p.factories and key not in p.holders:
-        streams = any(r.stream for r in fn.returns)
+        streams = fn.streams or any(r.stream for r in fn.returns)
         owned = fn.owned | p.captured(i, j)  # a nested function that reads it has it now
         for store in fn.stores:
             if store.kind != "local" or store.name in owned or not p.client(i, fn, store.value) \
                     or store.value.names & fn.entered:  # built on a client an `async with` closes
                 continue
-            if store.value.borrowed:
+            if p.shares(i, fn, store.value):
                 fix = ("close only the client this call made, not the one it was given or shares: "
                        "`made = None if given else Client()` ... `finally: if made: await made.close()`")
             elif streams:

@@ -133,6 +133,7 @@ class Fn:
     one_shots: list[tuple[str, str, int, int]] = field(default_factory=list)  # Make().attr
     loop: bool = False
     dynamic: bool = False  # calls getattr(obj, name) with a computed name: methods called by their names
+    streams: bool = False  # may return a stream (annotated AsyncIterator/...Stream, or takes `stream`)
 
 
 @dataclass
@@ -236,6 +237,10 @@ class Scanner:
         fn = Fn(name, self.cls if self.in_class_body else outer.cls, node.lineno, node.col_offset,
                 isinstance(node, ast.AsyncFunctionDef), outer_index if outer_index else -1,
                 tuple(dotted(d).rpartition(".")[2] for d in getattr(node, "decorator_list", ())))
+        returns = getattr(node, "returns", None)  # annotations are read here only, never walked again
+        fn.streams = returns is not None and any(
+            any(word in (getattr(n, "id", "") or getattr(n, "attr", "")) for word in ("Iterator", "Stream", "Generator"))
+            for n in ast.walk(returns)) or any(a.arg == "stream" for a in node.args.args + node.args.kwonlyargs)
         self.index = len(self.facts.functions)
         self.facts.functions.append(fn)
         self.fn, self.in_class_body, self.in_run = fn, False, 0
