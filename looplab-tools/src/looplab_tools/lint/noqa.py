@@ -9,7 +9,7 @@ from .catalogue import Finding
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z0-9, ]+))?", re.IGNORECASE)
 
 
-def suppressed(finding: Finding, lines: tuple[str, ...] | list[str]) -> bool:
-    line = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
+def suppressed(finding: Finding, lines: dict[int, str]) -> bool:
+    line = lines.get(finding.line, "")
     match = NOQA.search(line)
     return bool(match) and (match["codes"] is None or finding.rule in {c.strip().upper() for c in match["codes"].split(",")})

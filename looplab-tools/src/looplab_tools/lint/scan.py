@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .catalogue import CACHE_METHODS, CLOSERS, RUNNERS
 
+LOWER_CONSTRUCTORS = ("create_async_engine", "from_url", "insecure_channel", "secure_channel", "create_pool")
 SERVER_CALLS = frozenset({"run", "run_app", "serve_forever", "serve", "Granian"})
 
 
@@ -143,7 +144,7 @@ class FileFacts:
     imports: dict[str, str] = field(default_factory=dict)
     classes: dict[str, tuple[tuple[str, ...], int]] = field(default_factory=dict)  # name -> (bases, line)
     functions: list[Fn] = field(default_factory=list)  # [0] is the module scope
-    lines: tuple[str, ...] = ()  # the lines with a noqa comment, else ""
+    lines: dict[int, str] = field(default_factory=dict)  # line number -> its text, for the lines with "noqa"
     strings: set[str] = field(default_factory=set)  # string constants that could name a method ("register_model")
 
 
@@ -201,7 +202,8 @@ class Scanner:
     def value(self, node: ast.AST | None) -> Value:
         direct, given, borrowed, awaited = _direct(node)
         seen = self.collect(node)
-        return Value(direct, tuple(seen.calls), frozenset(seen.names), frozenset(seen.attrs), given, borrowed, awaited,
+        inner = tuple(c for c in seen.calls if c[c.rfind(".") + 1:][:1].isupper() or c.endswith(LOWER_CONSTRUCTORS))
+        return Value(direct, inner, frozenset(seen.names), frozenset(seen.attrs), given, borrowed, awaited,
                      seen.stream, seen.loop)
 
     # -- imports and definitions ----------------------------------------------------------------
@@ -463,5 +465,6 @@ class Scanner:
 def scan_source(source: str, path: str = "<string>", module: str = "") -> FileFacts:
     tree = ast.parse(source, filename=path)
     facts = Scanner(path, module or Path(path).stem).scan(tree)
-    facts.lines = tuple(line if "noqa" in line else "" for line in source.splitlines())
+    if "noqa" in source:
+        facts.lines = {n: line for n, line in enumerate(source.splitlines(), 1) if "noqa" in line}
     return facts
