@@ -169,3 +169,21 @@ def test_the_pre_commit_hook_runs_from_a_local_copy_of_this_repository(tmp_path)
     (project / "adapter.py").write_text(BUGGY.replace("ClientSession()", "ClientSession()  # noqa: LL001"))
     passed = _run(*pre_commit, "run", "--all-files", cwd=project, env=env)
     assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+def test_the_distribution_imports_only_the_standard_library_and_keeps_modules_small():
+    """What `dependencies = []` promises, read off every module's imports (the AST, nested ones too);
+    and the 450-line limit the workshop's own modules keep (tests/test_layers.py)."""
+    import ast
+
+    wrong, sizes = [], {}
+    for path in sorted((ROOT / "looplab-tools" / "src").rglob("*.py")):
+        source = path.read_text()
+        sizes[path.name] = len(source.splitlines())
+        for node in ast.walk(ast.parse(source)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            wrong += [f"{path.name}: {n}" for n in names
+                      if n.split(".")[0] not in sys.stdlib_module_names | {"looplab_tools", "tomli"}]
+    assert not wrong, wrong  # tomli: only tried on Python 3.10, where tomllib is missing
+    assert max(sizes.values()) <= 450, sizes

@@ -36,9 +36,11 @@ from pathlib import Path
 from .catalogue import CONSTRUCTORS, RULES, Finding, is_constructor
 from .config import Config, ConfigError
 from .package import Package
-from .rules import findings as _findings
-from .scan import FileFacts, module_name, scan_source
 from .noqa import suppressed
+from .rules import findings as _findings
+from .facts import FileFacts, module_name
+from .scan import scan_source
+
 
 __all__ = ["CONSTRUCTORS", "RULES", "Config", "ConfigError", "Finding", "Flake8Checker", "check_paths", "check_source",
            "is_constructor", "main", "python_files"]

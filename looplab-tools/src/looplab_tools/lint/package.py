@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from . import catalogue
 from .config import Config
-from .scan import FileFacts, Fn, Store, Value
+from .facts import FileFacts, Fn, Store, Value
 
 
 @dataclass

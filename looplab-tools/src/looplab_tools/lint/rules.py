@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from . import catalogue
 from .catalogue import RULES, Finding
 from .package import Package, store_label
-from .scan import FileFacts, Fn
+from .facts import FileFacts, Fn
 
 
 def _finding(rule: str, f: FileFacts, line: int, col: int, message: str, fix: str = "") -> Finding:
