@@ -10,7 +10,6 @@ from pathlib import Path
 from .catalogue import RULES, Finding
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-HELP = "https://github.com/looplab/looplab/blob/main/docs/elsewhere.md"  # the page that explains each rule
 
 
 def text(findings: list[Finding]) -> str:
@@ -23,7 +22,7 @@ def as_json(findings: list[Finding]) -> str:
 
 def sarif(findings: list[Finding], version: str) -> str:
     rules = [{"id": code, "name": name, "shortDescription": {"text": name.replace("-", " ")},
-              "help": {"text": f"fix: {fix}"}, "helpUri": HELP,
+              "help": {"text": f"fix: {fix} (the rules are explained on the workshop's 'The same bug elsewhere' page)"},
               "defaultConfiguration": {"level": "warning"}} for code, (name, fix) in RULES.items()]
     order = list(RULES)
     results = [{
@@ -34,6 +33,6 @@ def sarif(findings: list[Finding], version: str) -> str:
             "region": {"startLine": f.line, "startColumn": f.col + 1}}}],
     } for f in findings]
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
-        "tool": {"driver": {"name": "looplab-lint", "version": version, "informationUri": HELP, "rules": rules}},
+        "tool": {"driver": {"name": "looplab-lint", "version": version, "rules": rules}},
         "results": results}]}
     return json.dumps(log, indent=1) + "\n"
