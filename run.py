@@ -95,7 +95,8 @@ def sync_through_mirror(uv: Path, mirror: str, project: Path = ROOT, venv_dir: P
     0.13.8: "The lockfile at `uv.lock` needs to be updated"). So: the lock's exact versions and
     sha256 hashes, exported, are installed from the mirror with ``--require-hashes``: the mirror
     provides the bytes, uv.lock decides what they must be, and a file that differs by one byte is
-    refused. Only the project itself (looplab, from this checkout) is installed without a hash.
+    refused. Only the project itself (looplab and its workspace member looplab-tools, from this
+    checkout) is installed without a hash.
     tests/test_mirror_facts.py runs this function against local mirrors, an honest and a lying one."""
     from looplab.project import redacted
 
@@ -103,14 +104,15 @@ def sync_through_mirror(uv: Path, mirror: str, project: Path = ROOT, venv_dir: P
         "(versions and hashes from uv.lock)")
     locked = project / ".cache" / "uv-lock-requirements.txt"
     locked.parent.mkdir(parents=True, exist_ok=True)
-    run(uv, "export", "--frozen", "--no-emit-project", "--format", "requirements-txt", "--quiet",
+    run(uv, "export", "--frozen", "--no-emit-workspace", "--format", "requirements-txt", "--quiet",
         "--output-file", locked, cwd=project)
     if not (venv_dir / BIN / "python").exists():
         run(uv, "venv", "--quiet", "--python", sys.executable, venv_dir, cwd=project)
     run(uv, "pip", "sync", "--quiet", "--require-hashes", "--python", venv_dir / BIN / "python", locked, cwd=project)
-    if editable:
-        run(uv, "pip", "install", "--quiet", "--no-deps", "--python", venv_dir / BIN / "python", "--editable", project,
-            cwd=project)
+    if editable:  # the workspace's own packages: the take-home tools (looplab-tools/), then looplab
+        members = [arg for member in (project / "looplab-tools",) if member.is_dir() for arg in ("--editable", member)]
+        run(uv, "pip", "install", "--quiet", "--no-deps", "--python", venv_dir / BIN / "python", *members,
+            "--editable", project, cwd=project)
 
 
 def setup_client_envs(uv: Path) -> None:

@@ -46,7 +46,7 @@ INSIDE_PACKAGES = {
     "looplab.real.inside.tiny_model": {"torch", "transformers", "tokenizers"},
     "looplab.real.inside.release_wrapper": {"uvicorn", "openai", "llama_stack", "looplab"},
     "looplab.course.demos": {"openai", "anyio", "looplab"},  # looplab: the loop guard only (standard library)
-    "looplab.tools": {"pytest"},  # the standard library (and pytest, for the guard's plugin): a team's own interpreter
+    "looplab.tools": {"looplab_tools"},  # re-exports of the take-home tools' own distribution (standard library only)
 }
 
 

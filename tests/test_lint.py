@@ -35,10 +35,17 @@ def rules_at(findings):
     return sorted((f.rule, f.line) for f in findings)
 
 
-def test_0_2_2_adapter_makes_its_client_in_initialize():
-    found = lint.check_paths([release_file("0.2.2", ADAPTER)])[0]
+def test_0_2_2_adapter_makes_its_client_in_initialize_and_start_up_uses_it_in_register_model():
+    """The whole release, scanned as one package: the stack calls register_model while it is built
+    (construct_stack -> register_resources -> getattr(impl, "register_model")), and 0.2.2's
+    register_model lists the models with the client initialize() made: made and used at start-up."""
+    package = release_file("0.2.2", ADAPTER).parents[4]
+    found = [f for f in lint.check_paths([package])[0] if f.path.endswith(ADAPTER)]
     startup = [f for f in found if f.rule == "LL001"]
     assert len(startup) == 1 and "initialize()" in startup[0].message and "self.client" in startup[0].message
+    assert "register_model()" in startup[0].message
+    alone = [f for f in lint.check_paths([release_file("0.2.2", ADAPTER)])[0] if f.rule == "LL001"]
+    assert alone == [], "the adapter alone does not say that register_model runs at start-up"
     source = release_file("0.2.2", ADAPTER).read_text().splitlines()
     assert "AsyncOpenAI(" in source[startup[0].line - 1]
 
@@ -70,7 +77,7 @@ EXPECTED = {
     "test_fixture": {("LL005", "broken")},
     "preload_fork": {("LL005", "broken")},
     "loop_blind_cache": {("LL003", "cached_client")},
-    "late_finalizer": {("LL001", "Session")},
+    "late_finalizer": {("LL005", "Session")},  # asyncio.run(self.client.close()) in __del__
 }
 
 
@@ -96,11 +103,13 @@ WRONG_AND_RIGHT = {
         class Adapter:
             async def initialize(self):
                 self.client = AsyncOpenAI()
+                self.models = await self.client.models.list()
         """, """
         from openai import AsyncOpenAI
         class Adapter:
             async def on_serving_start(self):
                 self.client = AsyncOpenAI()
+                self.models = await self.client.models.list()
         """),
     "LL002": ("""
         import asyncio, uvicorn
@@ -165,7 +174,7 @@ def test_each_rule_fires_on_its_wrong_example_and_not_on_its_fix(rule):
 
 
 def test_noqa_answers_a_finding_for_its_rule_only():
-    source = "from openai import AsyncOpenAI\nclient = AsyncOpenAI()  # noqa: LL001\n"
+    source = "import aiohttp\nsession = aiohttp.ClientSession()  # noqa: LL001\n"
     assert lint.check_source(source) == []
     assert lint.check_source(source.replace("LL001", "LL004"))
 
@@ -205,6 +214,6 @@ def test_a_client_put_into_keyword_arguments_is_not_a_cache():
 def test_a_hidden_folder_given_on_the_command_line_is_read_and_hidden_ones_below_it_are_not(tmp_path):
     root = tmp_path / ".venv"
     (root / ".git").mkdir(parents=True)
-    (root / "app.py").write_text("from openai import AsyncOpenAI\nclient = AsyncOpenAI()\n")
-    (root / ".git" / "hook.py").write_text("from openai import AsyncOpenAI\nclient = AsyncOpenAI()\n")
+    (root / "app.py").write_text("import aiohttp\nsession = aiohttp.ClientSession()\n")
+    (root / ".git" / "hook.py").write_text("import aiohttp\nsession = aiohttp.ClientSession()\n")
     assert [Path(f.path).name for f in lint.check_paths([root])[0]] == ["app.py"]

@@ -16,7 +16,7 @@ import httpx
 import openai
 import pytest
 
-from looplab.tools.loopguard import LoopAffinityError, guard
+from looplab.tools.loopguard import Guard, LoopAffinityError, LoopGuardWarning, guard
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +110,40 @@ def test_the_pytest_option_turns_a_suites_cross_loop_use_into_the_guards_error(b
     assert "LoopAffinityError: AsyncOpenAI made at" in guarded.stdout and "test_suite.py:3" in guarded.stdout
     plain = run()
     assert "LoopAffinityError" not in plain.stdout and "Event loop is closed" in plain.stdout, plain.stdout[-2000:]
+
+
+def test_a_client_the_guard_cannot_track_is_let_through_and_said_once():
+    """aiohttp 4's ClientSession has __slots__ and no __weakref__: the guard's weak-keyed look-up used
+    to raise TypeError on every request. Now it lets such a client through, and warns once per class."""
+    class SlottedClient:
+        __slots__ = ("calls",)
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        async def send(self) -> int:
+            self.calls += 1
+            return self.calls
+
+    active = Guard()
+    active._patch(SlottedClient, "send")
+    try:
+        client = SlottedClient()
+        with pytest.warns(LoopGuardWarning, match="cannot be weakly referenced") as warned:
+            assert asyncio.run(client.send()) == 1
+            assert asyncio.run(client.send()) == 2  # a second loop: let through, neither TypeError nor a false alarm
+            assert asyncio.run(client.send()) == 3
+        assert len(warned) == 1
+        assert list(active.untracked.values()) == [3] and next(iter(active.untracked)).endswith("SlottedClient")
+    finally:
+        active.uninstall()
+    assert "send" in SlottedClient.__dict__ and SlottedClient.send.__name__ == "send"  # the class as it was
+
+
+def test_the_workshops_old_plugin_path_still_gives_the_option(tmp_path):
+    """`pytest -p looplab.tools.loopguard --loop-guard` (the notebooks' spelling) still works: the
+    option comes from the installed entry point, and the shim registers no hooks twice."""
+    (tmp_path / "test_one.py").write_text("def test_one():\n    pass\n")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "looplab.tools.loopguard",
+                          "--loop-guard", "test_one.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "loop guard: on for" in run.stdout, run.stdout[-2000:] + run.stderr[-2000:]

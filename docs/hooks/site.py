@@ -31,7 +31,7 @@ import nbformat
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 
-from looplab.course import deck, episodes, i18n, kit
+from looplab.course import corpus, deck, episodes, i18n, kit
 from looplab.project import ROOT
 
 DOCS = ROOT / "docs"
@@ -316,7 +316,8 @@ _GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table
                "deck": lambda: deck.deck(_BUILD["lang"], _t),
                # the same bug elsewhere (docs/elsewhere.md)
                "cases": lambda: kit.cases_table(_BUILD["lang"], _t),
-               "lint-rules": lambda: kit.lint_rules(_BUILD["lang"], _t)}
+               "lint-rules": lambda: kit.lint_rules(_BUILD["lang"], _t),
+               "lint-corpus": lambda: corpus.markdown(_BUILD["lang"], _t)}
 
 
 # --- mkdocs events ---------------------------------------------------------------------------------

@@ -123,7 +123,8 @@ def build(env: ClientEnv, uv: Path, say=print) -> str:  # noqa: ANN001 (a print-
     subprocess.run([str(uv), "pip", "sync", "--quiet", "--python", str(interpreter), str(env.pins)], check=True)
     purelib = subprocess.run([str(interpreter), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              capture_output=True, text=True, check=True).stdout.strip()
-    (Path(purelib) / "looplab-source.pth").write_text(f"{ROOT}\n")
+    # looplab's source, and the take-home tools' (looplab-tools/src: the loop guard the demos import)
+    (Path(purelib) / "looplab-source.pth").write_text(f"{ROOT}\n{ROOT / 'looplab-tools' / 'src'}\n")
     if env.python_wanted and not wanted.startswith(env.python_wanted + "."):
         say(f"{env.folder.name}/: no Python {env.python_wanted} on this machine, built on Python {wanted} "
             "(the packages' frames are the same; an exception group prints without 'exceptiongroup.')")

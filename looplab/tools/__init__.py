@@ -1,5 +1,6 @@
-"""What a team takes home: tools for its own code, standard library only (they import nothing else of looplab).
+"""What a team takes home, as the workshop imports it. The tools are their own distribution,
+``looplab-tools`` (``looplab-tools/`` here, standard library only); these modules re-export them.
 
-* :mod:`.lint`: ``looplab lint PATH...``, the bug's shapes found statically (also a flake8 plugin).
-* :mod:`.loopguard`: a runtime guard for a test suite (``pytest --loop-guard``, or ``with guard():``).
+* :mod:`.lint`: ``looplab lint PATH...`` (``looplab-lint`` when installed alone; also ``flake8 --select LL``).
+* :mod:`.loopguard`: the runtime guard (``pytest --loop-guard``, or ``with guard():``).
 """
