@@ -13,6 +13,9 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Where the workshop's repository lives (the site's repo_url, the Kubernetes room's nbgitpuller link:
+#: tests/test_room_kubernetes.py holds them to this one value).
+REPOSITORY = "https://github.com/looplab/looplab"
 ENVS = ROOT / "envs"
 CACHE = ROOT / ".cache"
 LOCK_FILE = ROOT / "uv.lock"

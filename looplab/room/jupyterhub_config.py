@@ -21,7 +21,7 @@ Values that differ per room (ports, codes, paths) come from the room's settings 
 from __future__ import annotations
 
 from looplab.room.content import pull_path
-from looplab.room.settings import FACILITATOR, NAME_PATTERN, SERVICE, SETTINGS_ENV, RoomSettings
+from looplab.room.settings import FACILITATE, FACILITATOR, NAME_PATTERN, SERVICE, SETTINGS_ENV, RoomSettings, roles
 
 room = RoomSettings.load()
 c = get_config()  # type: ignore[name-defined]
@@ -83,19 +83,8 @@ c.Spawner.env_keep = ["LANG", "LC_ALL"]
 c.Spawner.mem_limit = room.memory_bytes  # informational for JupyterLab; RoomSpawner enforces it
 
 # --- roles: what each kind of token may do ------------------------------------------------------------
-c.JupyterHub.custom_scopes = {
-    f"custom:{SERVICE}:facilitate": {"description": "See every learner's progress in the room's live view."},
-}
-c.JupyterHub.load_roles = [
-    # a learner may report to the live view (a token never has more than its owner); its pages need
-    # the facilitator's custom scope, which learners do not have
-    {"name": "user", "scopes": ["self", f"access:services!service={SERVICE}"]},
-    # a learner's server (and so their kernels) may report too, and nothing more
-    {"name": "server", "scopes": ["users:activity!user", "access:servers!server", f"access:services!service={SERVICE}"]},
-    {"name": "facilitator", "users": [FACILITATOR],
-     "scopes": [f"access:services!service={SERVICE}", f"custom:{SERVICE}:facilitate"]},
-    {"name": f"{SERVICE}-service", "services": [SERVICE],
-     "scopes": ["list:users", "read:users:name", "read:users:activity", "read:servers"]},
+c.JupyterHub.custom_scopes = {FACILITATE: {"description": "See every learner's progress in the room's live view."}}
+c.JupyterHub.load_roles = [{"name": name, **role} for name, role in roles().items()] + [
     {"name": "idle-culler", "services": ["idle-culler"],
      "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
 ]
@@ -109,7 +98,7 @@ c.JupyterHub.services = [
         "command": [room.python, "-m", "looplab.room.service"],
         "environment": {SETTINGS_ENV: str(home / "room.json")},
         "oauth_no_confirm": True,
-        "oauth_client_allowed_scopes": [f"custom:{SERVICE}:facilitate"],
+        "oauth_client_allowed_scopes": [FACILITATE],
     },
     {
         "name": "idle-culler",

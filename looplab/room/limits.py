@@ -111,11 +111,11 @@ class LearnerGroup:
         if self.mode == "v1":
             memory, pids, _cpu = self._dirs()
             return {"memory": _read_int(memory / "memory.usage_in_bytes"), "peak": _read_int(memory / "memory.max_usage_in_bytes"),
-                    "tasks": _read_int(pids / "pids.current")}
+                    "tasks": _read_int(pids / "pids.current"), "peak_tasks": _read_int(pids / "pids.peak")}
         if self.mode == "v2":
             (group,) = self._dirs()
             return {"memory": _read_int(group / "memory.current"), "peak": _read_int(group / "memory.peak"),
-                    "tasks": _read_int(group / "pids.current")}
+                    "tasks": _read_int(group / "pids.current"), "peak_tasks": _read_int(group / "pids.peak")}
         return {}
 
     def remove(self) -> None:

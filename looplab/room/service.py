@@ -28,9 +28,8 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from ..course.progress import columns as check_columns
 from .progress import Board, BadReport, Progress, ago, to_csv
-from .settings import FACILITATOR, SERVICE, RoomSettings
+from .settings import FACILITATE, FACILITATOR, SERVICE, RoomSettings
 
-FACILITATE = f"custom:{SERVICE}:facilitate"
 REPORT = f"access:services!service={SERVICE}"
 
 
@@ -197,19 +196,21 @@ setInterval(async () => {{
 """
 
 
-def make_app(room: RoomSettings) -> web.Application:
+def make_app(progress_db: str) -> web.Application:
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE}/")
     return web.Application(
         [(prefix, Page), (url_path_join(prefix, "board"), Fragment), (url_path_join(prefix, "board.json"), BoardData),
          (url_path_join(prefix, "export.csv"), Export), (url_path_join(prefix, "api/attempts"), Attempts),
          (url_path_join(prefix, "api/doctor"), Doctor), (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler)],
-        cookie_secret=os.urandom(32), progress=Progress(str(room.progress_db)), columns=check_columns(),
+        cookie_secret=os.urandom(32), progress=Progress(progress_db), columns=check_columns(),
         prefix=prefix, hub_api=os.environ["JUPYTERHUB_API_URL"])
 
 
 def main() -> None:
-    room = RoomSettings.load()
-    app = make_app(room)
+    """On a room's hub: the database in the room's home. On Kubernetes (deploy/kubernetes/): the
+    service runs in its own pod with ``LOOPLAB_ROOM_PROGRESS`` naming the database on its volume."""
+    progress_db = os.environ.get("LOOPLAB_ROOM_PROGRESS") or str(RoomSettings.load().progress_db)
+    app = make_app(progress_db)
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
     app.listen(url.port, url.hostname)
     ioloop.IOLoop.current().start()

@@ -119,5 +119,23 @@ class RoomSettings:
         return cls(**json.loads(path.read_text()))
 
 
+FACILITATE = f"custom:{SERVICE}:facilitate"
+
+
+def roles() -> dict[str, dict]:
+    """JupyterHub's roles for a room (jupyterhub_config.py, and deploy/kubernetes/values.yaml: tested equal).
+
+    A learner may report to the live view, and a token never has more than its owner, so ``user``
+    gets that scope; the live view's pages need the facilitator's custom scope, which learners lack."""
+    report = f"access:services!service={SERVICE}"
+    return {
+        "user": {"scopes": ["self", report]},
+        "server": {"scopes": ["users:activity!user", "access:servers!server", report]},
+        "facilitator": {"users": [FACILITATOR], "scopes": [report, FACILITATE]},
+        f"{SERVICE}-service": {"services": [SERVICE],
+                               "scopes": ["list:users", "read:users:name", "read:users:activity", "read:servers"]},
+    }
+
+
 def valid_name(name: str) -> bool:
     return re.fullmatch(NAME_PATTERN, name) is not None and name != FACILITATOR
