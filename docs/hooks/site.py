@@ -31,7 +31,7 @@ import nbformat
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 
-from looplab.course import corpus, deck, episodes, i18n, kit
+from looplab.course import capacity_page, corpus, deck, episodes, i18n, kit
 from looplab.project import ROOT
 
 DOCS = ROOT / "docs"
@@ -104,7 +104,7 @@ NAV_ZH = {
     "Prerequisites and learner profile": "先修要求与学员画像", "Opening deck": "开场幻灯片",
     "Instructor notes per episode": "各单元讲师笔记", "Helper guidance": "助教指南",
     "Common errors per lab": "各实验常见错误", "Feedback form": "反馈表", "Reference": "参考",
-    "Command line and servers": "命令行与服务器", "Glossary": "术语表",
+    "Command line and servers": "命令行与服务器", "Glossary": "术语表", "The room (shared JupyterHub)": "教室（共享 JupyterHub）",
 }
 
 
@@ -133,7 +133,8 @@ def navigation(lang: str = "en") -> list[dict[str, Any]]:
                           {"The source article": "article.md"}]},
         {"Notebooks": notebooks},
         {"Lab solutions": [{"About the labs": "labs.md"}, *solutions]},
-        {"Instructors": [{"Facilitator guide": "facilitator.md"}, {"Setup": "setup.md"},
+        {"Instructors": [{"Facilitator guide": "facilitator.md"}, {"The room (shared JupyterHub)": "room.md"},
+                         {"Setup": "setup.md"},
                          {"Prerequisites and learner profile": "instructor/prerequisites.md"},
                          {"Opening deck": "instructor/deck.md"},
                          {"Instructor notes per episode": "instructor/episodes.md"},
@@ -183,7 +184,13 @@ def _agenda_row(slot: episodes.Slot, timings: dict[str, float], base: str) -> st
         run = timings.get(f"solutions/{lab.name}") if lab else None
         return (f"| {start} | {f'[{title}]({base}solutions/{lab.name})' if lab else title} | {slot.minutes} | "
                 f"{slot.minutes} | {f'{run:.0f} s' + _zh(' (solved)', '（答案版）') if run else unmeasured} |")
-    part = {"intro": _zh("Introduction: the incident in one page", "开场：一页讲清这次事故")
+    part = {"setup": _zh("**Set-up**: everyone joins the room (or pastes `looplab doctor --line` from their laptop); "
+                         "the [live view](" + base + "room.md#the-live-view) shows who is ready",
+                         "**准备环境**：大家加入教室（或在自己电脑上运行 `looplab doctor --line` 并贴出结果）；"
+                         "[实时看板](" + base + "room.md#the-live-view)会显示谁已就绪"),
+            "buffer": _zh("**Buffer**: for a room that runs late (or questions); if on time, start lab 06",
+                          "**缓冲**：给进度落后的教室（或答疑）；如果准时，开始实验 06"),
+            "intro": _zh("Introduction: the incident in one page", "开场：一页讲清这次事故")
                      + f" ([{_zh('the opening deck', '开场幻灯片')}]({base}instructor/deck.md))",
             "break": _zh("**Break**", "**休息**"),
             "wrap-up": _zh("Wrap-up: key points, questions, the review checklist, the ",
@@ -317,7 +324,9 @@ _GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table
                # the same bug elsewhere (docs/elsewhere.md)
                "cases": lambda: kit.cases_table(_BUILD["lang"], _t),
                "lint-rules": lambda: kit.lint_rules(_BUILD["lang"], _t),
-               "lint-corpus": lambda: corpus.markdown(_BUILD["lang"], _t)}
+               "lint-corpus": lambda: corpus.markdown(_BUILD["lang"], _t),
+               # the room (docs/room.md): capacity measured by `looplab room capacity`
+               "room-capacity": lambda: capacity_page.markdown(_BUILD["lang"], _t)}
 
 
 # --- mkdocs events ---------------------------------------------------------------------------------

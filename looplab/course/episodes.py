@@ -6,7 +6,7 @@ disagrees, so CI catches a header edited by hand. The site's navigation and the 
 same manifest.
 
 An agenda is a ``clock`` (the minutes the session has) and an ordered ``plan``: ``intro``,
-``episode``, ``lab``, ``break`` and ``wrap-up`` items. An episode's minutes are its teaching plus
+``episode``, ``lab``, ``break`` and ``wrap-up`` items, and ``setup`` and ``buffer``. An episode's minutes are its teaching plus
 its exercises, a lab's its ``lab.minutes``. :meth:`Manifest.schedule` gives each item its start
 time; :meth:`Manifest.agenda_problems` says, in words, where a plan does not fit its clock or
 disagrees with the episodes (the website refuses to build then; the notebook headers do not care).
@@ -52,8 +52,9 @@ class Episode:
         return self.teaching + self.exercises
 
 
-#: what a plan item may be: ``- intro: 5``, ``- episode: 3``, ``- lab: 3``, ``- break: 15``, ``- wrap-up: 10``
-PLAN_KINDS = ("intro", "episode", "lab", "break", "wrap-up")
+#: what a plan item may be: ``- setup: 5`` (everyone joins the room or checks their laptop), ``- intro: 5``,
+#: ``- episode: 3``, ``- lab: 3``, ``- break: 15``, ``- buffer: 5`` (slack for a room that runs late), ``- wrap-up: 10``
+PLAN_KINDS = ("setup", "intro", "episode", "lab", "break", "buffer", "wrap-up")
 
 
 @dataclass(frozen=True)

@@ -107,11 +107,24 @@ def measure(n: int, labs: list[int], wrongs: dict) -> dict:
         with ThreadPoolExecutor(max_workers=n) as pool:
             runs = list(pool.map(lambda name: barrier.run(room, name, labs, wrongs), names))
         wall = time.monotonic() - began
+        hub = hub_memory(room)
     finally:
         room.stop()
         room.forget(names)
         shutil.rmtree(home, ignore_errors=True)
-    return summarize(n, runs, wall)
+    return {**summarize(n, runs, wall), "hub_rss_mib": round(hub / 2**20)}
+
+
+def hub_memory(room: RoomProcess) -> int:
+    """Resident memory of the room's own processes (hub, proxy, services), learners' excluded."""
+    import psutil
+
+    total = 0
+    for process in psutil.process_iter(["username", "cmdline", "memory_info"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if process.info["username"] == "root" and (room.settings.install in cmdline or room.settings.proxy in cmdline):
+            total += process.info["memory_info"].rss if process.info["memory_info"] else 0
+    return total
 
 
 class _Barrier:
