@@ -215,3 +215,48 @@ def test_run_py_on_an_unsupported_python_is_one_line():
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert "needs Python 3.10 to 3.13" in done.stderr and "brew install python@3.11" in done.stderr
+
+
+def test_doctor_line_is_one_paste_able_line():
+    from looplab.entrypoints.doctor import Check, one_line
+
+    ready = one_line([Check("python", True, "3.11"), Check("mock vLLM", True, "answered")])
+    assert ready.startswith("looplab doctor: READY (2/2) · ") and "openai " in ready and "\n" not in ready
+    failed = one_line([Check("python", True, "3.11"), Check("packages", False, "openai 3.50.0 (locked: 3.51.0)",
+                                                               "run `python3 run.py setup`")])
+    assert failed.startswith("looplab doctor: NOT READY (1/2)")
+    assert failed.endswith("packages: openai 3.50.0 (locked: 3.51.0) (fix: run `python3 run.py setup`)")
+    done = subprocess.run([*ROOM[:-1], "doctor", "--line", "--skip-jupyter"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=180)
+    assert done.stdout.count("\n") == 1 and done.stdout.startswith("looplab doctor: "), done.stdout
+    assert done.returncode == (0 if "READY (" in done.stdout and "NOT READY" not in done.stdout else 1)
+
+
+@needs_root
+def test_a_room_served_with_tls_is_reached_over_https_only(tmp_path):
+    from looplab.room.install import install
+    from looplab.room.learner import Learner
+    from looplab.room.running import RoomProcess, scratch_home
+
+    install()
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert.cert_chain_pems[0].write_to_path(tmp_path / "cert.pem")
+    cert.private_key_pem.write_to_path(tmp_path / "key.pem")
+    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
+    home = scratch_home()
+    room = RoomProcess(home, "--port", "0", "--cert", str(tmp_path / "cert.pem"), "--key", str(tmp_path / "key.pem"))
+    try:
+        assert room.url.startswith("https://127.0.0.1:")
+        learner = Learner(room.url, "tls-check", room.settings.learner_code, verify=str(tmp_path / "ca.pem"))
+        assert learner.login().status_code == 302  # the session code went over TLS, verified against the CA
+        import requests
+
+        with pytest.raises(requests.exceptions.ConnectionError):  # no plain HTTP on the same port
+            requests.get(room.url.replace("https://", "http://") + "hub/login", timeout=10)
+    finally:
+        assert room.stop() == 0
+        room.forget(["tls-check"])
+        import shutil
+
+        shutil.rmtree(home, ignore_errors=True)

@@ -55,6 +55,7 @@ class Learner:
     def __init__(self, base_url: str, name: str, code: str, verify: bool | str = True) -> None:
         self.base, self.name, self.code = base_url.rstrip("/") + "/", name, code
         self.http = requests.Session()
+        self.http.trust_env = False  # REQUESTS_CA_BUNDLE or a proxy in the environment must not override the room's
         self.http.verify = verify
         self.token = ""
 
