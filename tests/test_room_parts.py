@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from looplab.course.progress import columns, reported
+from looplab.course.checks import columns
+from looplab.course.progress import reported
 from looplab.course.feedback import LabCheckFailed
 from looplab.project import ROOT
 from looplab.room.limits import LearnerGroup, Limits, cgroup_mode

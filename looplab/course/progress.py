@@ -78,12 +78,3 @@ def reported(check: _F) -> _F:
         return result
 
     return wrapper  # type: ignore[return-value]
-
-
-def columns() -> list[tuple[str, str]]:
-    """Every lab check, in the labs' order: (lab, check name), one column each in the live view."""
-    from . import checks
-
-    found = [(lab_of(fn), name) for name in checks.__all__
-             if callable(fn := getattr(checks, name)) and not isinstance(fn, type)]
-    return sorted(found, key=lambda pair: pair[0])

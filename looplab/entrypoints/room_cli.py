@@ -111,7 +111,7 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _board(home: Path):  # noqa: ANN202
-    from ..course.progress import columns
+    from ..course.checks import columns
     from ..room.launch import RoomError
     from ..room.progress import Progress
 

@@ -26,7 +26,7 @@ from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from ..course.progress import columns as check_columns
+from ..course.checks import columns as check_columns
 from .progress import Board, BadReport, Progress, ago, to_csv
 from .settings import FACILITATE, FACILITATOR, SERVICE, RoomSettings
 

@@ -24,8 +24,15 @@ __all__ = ["LabCheckFailed", "crash_script", "fixed_script", "lazy_adapter", "lo
            "fast_adapter", "lifecycle", "loop_guard", "regression_test", "sync_bridge"]
 
 # In a room (the shared JupyterHub), each check's outcome also goes to the facilitator's live view.
+from ..progress import lab_of as _lab_of  # noqa: E402
 from ..progress import reported as _reported  # noqa: E402
 
 for _name in __all__:
     if _name != "LabCheckFailed":
         globals()[_name] = _reported(globals()[_name])
+
+
+def columns() -> list[tuple[str, str]]:
+    """Every lab check, in the labs' order: (lab, check name), one column each in the room's live view."""
+    found = [(_lab_of(globals()[name]), name) for name in __all__ if name != "LabCheckFailed"]
+    return sorted(found, key=lambda pair: pair[0])
