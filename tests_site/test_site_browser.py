@@ -29,7 +29,7 @@ PAGES = {  # page -> (mermaid diagrams expected, text that must be on the page)
     "notebooks/04-three-symptoms.html": (0, "connection_pool.py:244"),
     "fixes.html": (0, "What each costs, measured"),
     "notebooks/03-reproduce-the-crash.html": (1, "500 RuntimeError: Event loop is closed"),
-    "solutions/lab-05-fix-it-per-call.html": (0, "nothing leaked"),
+    "solutions/lab-05-fix-it-per-call.html": (0, "every client closed"),
     "instructor/episodes.html": (0, "Notes for each episode follow"),
     "instructor/common-errors.html": (0, "not yet: Exercise 5 (the per-call fix)"),
     "glossary.html": (0, "Loop affinity"),
@@ -47,10 +47,12 @@ PAGES = {  # page -> (mermaid diagrams expected, text that must be on the page)
     "zh/index.html": (1, "一页看懂这次事故"),
     "zh/root-cause.html": (3, "逐帧解读回溯"),
     "zh/notebooks/03-reproduce-the-crash.html": (1, "500 RuntimeError: Event loop is closed"),
-    "zh/solutions/lab-05-fix-it-per-call.html": (0, "nothing leaked"),
+    "zh/solutions/lab-05-fix-it-per-call.html": (0, "every client closed"),
     "zh/glossary.html": (0, "术语对照表"),
     "zh/setup.html": (0, "通过 PyPI 镜像源安装"),
     "zh/facilitator.html": (0, "合计（1 小时 30 分）"),
+    "room.html": (0, "simulated learners driving real kernels"),
+    "zh/room.html": (0, "实时看板"),
 }
 
 
