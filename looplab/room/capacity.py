@@ -65,13 +65,15 @@ def wrong_answers() -> dict[int, tuple[str, str]]:
 
 #: Run in the learner's kernel: the wrong answer, from the learner's own copy of the repository.
 WRONG_IN_KERNEL = """
-import os, pathlib, sys, textwrap
-sys.path.insert(0, os.path.expanduser("~/looplab"))
-from tests.wrong_answers import by_lab
-wrong = next(w for w in by_lab()[{lab}] if w.name == {name!r})
+import importlib.util, os, pathlib, sys, textwrap
+from looplab import checks  # the room's installed looplab (the learner's copy of the repository holds one too)
+init = os.path.expanduser("~/looplab/tests/wrong_answers/__init__.py")
+spec = importlib.util.spec_from_file_location("room_wrong_answers", init, submodule_search_locations=[os.path.dirname(init)])
+answers = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(answers)
+wrong = next(w for w in answers.by_lab()[{lab}] if w.name == {name!r})
 for file, source in wrong.files.items():
     pathlib.Path(file).write_text(textwrap.dedent(source))
-from looplab import checks
 getattr(checks, wrong.check)(*wrong.args, **wrong.kwargs)
 """
 
