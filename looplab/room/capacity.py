@@ -142,8 +142,8 @@ class _Barrier:
         run = LearnerRun(name)
         try:
             run.join_seconds = learner.join(room.settings.content_repo)
-        except (LearnerError, OSError) as exc:
-            run.error = f"join: {exc}"[:500]
+        except Exception as exc:  # noqa: BLE001
+            run.error = f"join: {type(exc).__name__}: {exc}"[:500]
         with self.lock:
             self.joined += 1
             if self.joined == self.n:
@@ -153,8 +153,8 @@ class _Barrier:
             try:
                 for lab in labs:
                     run.labs.append(run_lab(learner, lab, wrongs.get(lab)))
-            except (LearnerError, OSError) as exc:
-                run.error = str(exc)[:500]
+            except Exception as exc:  # noqa: BLE001 (one learner's failure is a result, not the end of the measurement)
+                run.error = f"{type(exc).__name__}: {exc}"[:500]
         usage = LearnerGroup(room.settings.os_user(name), Limits(room.settings.memory_bytes, room.settings.tasks)).usage()
         run.peak_memory, run.peak_tasks = usage.get("peak", 0), usage.get("peak_tasks", 0)
         return run

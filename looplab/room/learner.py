@@ -153,8 +153,11 @@ class Kernel:
             verify = learner.http.verify
             options = {"sslopt": {"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": verify} if isinstance(verify, str)
                        else {"cert_reqs": ssl.CERT_REQUIRED if verify else ssl.CERT_NONE}}
-        self.ws = websocket.create_connection(f"{scheme}://{url.netloc}{url.path}",
-                                              header=[f"Authorization: token {learner.token}"], timeout=30, **options)
+        try:  # a room under load (every learner starting kernels at once) can take a while to answer
+            self.ws = websocket.create_connection(f"{scheme}://{url.netloc}{url.path}",
+                                                  header=[f"Authorization: token {learner.token}"], timeout=180, **options)
+        except (websocket.WebSocketException, OSError) as exc:
+            raise LearnerError(f"{learner.name}: the kernel's websocket did not open: {exc}") from None
 
     def execute(self, code: str, timeout: float = 300.0) -> Result:
         msg_id = uuid.uuid4().hex
