@@ -113,6 +113,10 @@ def measure(n: int, labs: list[int], wrongs: dict) -> dict:
     finally:
         room.stop()
         room.forget(names)
+        logs = ROOT / "build" / "capacity"
+        logs.mkdir(parents=True, exist_ok=True)
+        if (home / "hub.log").exists():  # every learner's server logs there too: kept for the next look
+            shutil.copy(home / "hub.log", logs / f"hub-{n}-learners.log")
         shutil.rmtree(home, ignore_errors=True)
     return {**summarize(n, runs, wall), "hub_rss_mib": round(hub / 2**20)}
 
@@ -150,11 +154,11 @@ class _Barrier:
                 self.ready.set()
         self.ready.wait()
         if not run.error:
-            try:
-                for lab in labs:
+            for lab in labs:
+                try:
                     run.labs.append(run_lab(learner, lab, wrongs.get(lab)))
-            except Exception as exc:  # noqa: BLE001 (one learner's failure is a result, not the end of the measurement)
-                run.error = f"{type(exc).__name__}: {exc}"[:500]
+                except Exception as exc:  # noqa: BLE001 (one learner's failure is a result, not the end of the measurement)
+                    run.error += f"lab {lab:02d}: {type(exc).__name__}: {exc}; "[:500]
         usage = LearnerGroup(room.settings.os_user(name), Limits(room.settings.memory_bytes, room.settings.tasks)).usage()
         run.peak_memory, run.peak_tasks = usage.get("peak", 0), usage.get("peak_tasks", 0)
         return run
