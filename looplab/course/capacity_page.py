@@ -61,6 +61,9 @@ def markdown(lang: str, translate: Callable[[str], str] = str, path: Path = DATA
                                                                         f"**否**（{len(r['wrong_verdicts']) + len(r['errors'])}）")
         out.append(f"| {r['learners']} | {right} | {r['join_p50']} s / {r['join_p95']} s | {r['lab_p50']} s / {r['lab_p95']} s "
                    f"| {r['lab_p50'] / alone:.1f}× | {r['peak_memory_mib_max']} MiB | {r['peak_tasks_max']} |")
+    notes = [_zh(lang, f"- {o['en']}", f"- {o['zh']}") for o in data.get("observations", [])]
+    if notes:
+        out += ["", _zh(lang, "**Seen while measuring**:", "**测量中观察到**："), "", *notes]
     rows = planning(data)
     out += ["", _zh(lang, "**Planning**: what to give a room. Memory: learners × the worst learner's peak "
                           f"× {HEADROOM} + the hub's own. Cores: enough that a lab takes at most {SLOWDOWN_OK}× as long as "
