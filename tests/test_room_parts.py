@@ -6,6 +6,8 @@ The hub itself, with real learners, is ``test_room.py``; the browser, ``test_roo
 from __future__ import annotations
 
 import csv
+import json
+import math
 import io
 import os
 import re
@@ -261,3 +263,26 @@ def test_a_room_served_with_tls_is_reached_over_https_only(tmp_path):
         import shutil
 
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_the_capacity_page_marks_wrong_verdicts_and_says_what_is_extrapolated(tmp_path):
+    from looplab.course import capacity_page
+
+    def run(n, p50, right=True):
+        return {"learners": n, "verdicts_right": right, "wrong_verdicts": [] if right else ["lab06 wrong answer passed"],
+                "errors": [], "join_p50": 1.0, "join_p95": 2.0, "lab_p50": p50, "lab_p95": p50 * 2,
+                "peak_memory_mib_max": 400, "peak_tasks_max": 30, "hub_rss_mib": 300}
+    data = {"machine": {"cores": 2, "memory_gib": 24, "platform": "Linux", "date": "2026-12-07"}, "labs": [1, 6],
+            "command": "looplab room capacity --learners 1,4", "results": [run(1, 10.0), run(4, 30.0, right=False)],
+            "observations": [{"learners": 4, "en": "a websocket closed once", "zh": "websocket 关闭过一次"}]}
+    path = tmp_path / "capacity.json"
+    path.write_text(json.dumps(data))
+    page = capacity_page.markdown("en", path=path)
+    assert "| 4 | **no** (1) |" in page and "3.0×" in page and "a websocket closed once" in page
+    assert "extrapolated from 4 learners (not measured)" in page  # 30 learners
+    assert "websocket 关闭过一次" in capacity_page.markdown("zh", path=path)
+    rows = capacity_page.planning(data)
+    assert [r["learners"] for r in rows] == [12, 30] and not any(r["measured"] for r in rows)
+    # memory: 30 learners x 400 MiB x 1.25 headroom + the hub's 300 MiB
+    assert rows[1]["memory_gib"] == math.ceil((30 * 400 * 1.25 + 300) / 1024)
+    assert "Not measured yet" in capacity_page.markdown("en", path=tmp_path / "missing.json")
