@@ -99,7 +99,7 @@ def stage_notebooks() -> list[Path]:
 NAV_ZH = {
     "Home": "首页", "The incident": "事件始末", "Root cause": "根本原因", "The fix and beyond": "修复与进阶",
     "Upstream, after the fix": "上游：修复之后", "The same bug elsewhere": "别处的同类 bug",
-    "The source article": "原文", "Notebooks": "笔记本", "Lab solutions": "实验答案", "About the labs": "关于实验",
+    "The source article": "原文", "Notebooks": "Notebook", "Lab solutions": "实验答案", "About the labs": "关于实验",
     "Instructors": "讲师", "Facilitator guide": "讲师指南", "Setup": "环境准备",
     "Prerequisites and learner profile": "先修要求与学员画像", "Opening deck": "开场幻灯片",
     "Instructor notes per episode": "各单元讲师笔记", "Helper guidance": "助教指南",
@@ -155,7 +155,7 @@ def _timings() -> dict[str, float]:
 
 def episodes_table() -> str:
     manifest = episodes.load()
-    rows = [_zh("| # | notebook | you will be able to | minutes | lab |", "| # | 笔记本 | 学完你将能够 | 分钟 | 实验 |"),
+    rows = [_zh("| # | notebook | you will be able to | minutes | lab |", "| # | Notebook | 学完你将能够 | 分钟 | 实验 |"),
             "| --- | --- | --- | --- | --- |"]
     for e in manifest.episodes:
         lab = next((p for p in sorted((ROOT / "solutions").glob(f"lab-{e.number:02d}-*.ipynb"))), None)
