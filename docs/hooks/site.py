@@ -251,12 +251,17 @@ def cost_table() -> str:
             by_strategy.setdefault(row["strategy"], []).append(row)
     machine, versions = report["machine"], report["versions"]
     first = conditions[0]
-    out = [f"Recorded {report.get('recorded_at', '')[:10]} on {machine['platform']} ({machine['cpus']} CPUs), Python "
-           f"{versions['python']}, openai {versions['openai']}, httpcore2 {versions.get('httpcore2', '?')}: "
-           f"`looplab bench --target strategies --conditions`, {first['requests']} sequential requests per "
-           f"strategy and {first['concurrency']} concurrent per round, {first['rounds']} interleaved rounds, "
-           "against the mock; HTTPS with a certificate made at start-up; the network is a proxy adding 10 ms of "
-           "round-trip time.", "",
+    when, platform = report.get("recorded_at", "")[:10], machine["platform"]
+    stack = (f"Python {versions['python']}, openai {versions['openai']}, httpcore2 {versions.get('httpcore2', '?')}")
+    command = "`looplab bench --target strategies --conditions`"
+    count, concurrent, rounds = first["requests"], first["concurrency"], first["rounds"]
+    out = [_zh(f"Recorded {when} on {platform} ({machine['cpus']} CPUs), {stack}: {command}, {count} sequential "
+               f"requests per strategy and {concurrent} concurrent per round, {rounds} interleaved rounds, "
+               "against the mock; HTTPS with a certificate made at start-up; the network is a proxy adding 10 ms "
+               "of round-trip time.",
+               f"{when} 录制于 {platform}（{machine['cpus']} 个 CPU），{stack}：{command}，每种策略依次发出 {count} 个"
+               f"请求，每轮并发 {concurrent} 个，共 {rounds} 轮交替进行，对象是模拟 vLLM；HTTPS 使用启动时生成的证书；"
+               "“网络”是一个给每次往返增加 10 毫秒的代理。"), "",
            _zh("| strategy | ", "| 策略 | ") + " | ".join(_zh(f"p50 ms, {n} (× reused)", f"p50 毫秒，{n}（相对复用客户端的倍数）")
                                                        for n in names)
            + _zh(" | connections / request | TLS handshakes / request |", " | 每请求连接数 | 每请求 TLS 握手数 |"),
@@ -385,6 +390,79 @@ def on_post_build(config: Any) -> None:
                if _BUILD["lang"] != "en" or page.relative_to(root).parts[0] not in i18n.LANGUAGES}
     for folder in sorted(folders - {root}):
         shutil.copy2(sitemap, folder / "sitemap.xml")
+
+
+# --- the same anchors in every language ------------------------------------------------------------
+# A link shared in one language must open the same section in the other (the facilitator page promises
+# it). Hand-written pages give their Chinese headings explicit ids ({ #id }), but generated parts (the
+# agendas, the deck, the instructor notes, which repeat the same headings per episode) and notebooks
+# (mkdocs-jupyter slugs a Chinese heading to "" or to its digits) cannot. So: the English site is built
+# first (mkdocs-static-i18n builds the other languages after it, with this same module), each English
+# page's heading anchors are recorded in order, and the page in another language takes them heading for
+# heading, in its body and in its table of contents. A page whose headings do not pair up (a heading
+# more or fewer, or another level) fails the build: the translation has to keep the English structure.
+
+_HEADING = re.compile(r"<h([1-6])\b([^>]*)>(.*?)</h\1>", re.S)
+_ID = re.compile(r'\sid="([^"]*)"')
+#: dest_uri of an English page -> its headings' (level, id) in order, and its table of contents' ids
+_ENGLISH_HEADINGS: dict[str, list[tuple[str, str]]] = {}
+_ENGLISH_TOC: dict[str, list[str]] = {}
+
+
+def _headings(html: str) -> list[tuple[str, str]]:
+    return [(m.group(1), found.group(1)) for m in _HEADING.finditer(html) if (found := _ID.search(m.group(2)))]
+
+
+def _toc_items(toc: Any) -> list[Any]:
+    return [entry for item in toc for entry in (item, *_toc_items(item.children))]
+
+
+def _take_english_anchors(html: str, page: Any, english: str) -> str:
+    wanted, have = _ENGLISH_HEADINGS[english], _headings(html)
+    if [level for level, _ in have] != [level for level, _ in wanted]:
+        ours = [f"h{level}" for level, _ in have]
+        theirs = [f"h{level}" for level, _ in wanted]
+        at = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+        raise PluginError(f"{page.file.src_uri}: its headings do not pair up with the English page's "
+                          f"({len(ours)} vs {len(theirs)}, first difference at heading {at + 1}, "
+                          f"#{wanted[at][1] if at < len(wanted) else '(none)'}): translate heading for heading, "
+                          "so that every anchor is the English one")
+    ids = iter(anchor for _, anchor in wanted)
+
+    def rename(match: re.Match) -> str:
+        found = _ID.search(match.group(2))
+        if not found:
+            return match.group(0)
+        old, new = found.group(1), next(ids)
+        attrs = match.group(2)[:found.start()] + f' id="{new}"' + match.group(2)[found.end():]
+        inner = match.group(3).replace(f'href="#{old}"', f'href="#{new}"')
+        return f"<h{match.group(1)}{attrs}>{inner}</h{match.group(1)}>"
+    html = _HEADING.sub(rename, html)
+    items, english_toc = _toc_items(page.toc), _ENGLISH_TOC[english]
+    if len(items) != len(english_toc):
+        raise PluginError(f"{page.file.src_uri}: its table of contents has {len(items)} entries, the English "
+                          f"page's {len(english_toc)}: translate heading for heading")
+    for item, anchor in zip(items, english_toc):
+        item.id = anchor
+    return html
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
+    lang, uri = _BUILD["lang"], page.file.dest_uri
+    if lang == "en":
+        headings, items = _headings(html), _toc_items(page.toc)
+        if page.file.src_uri.endswith(".ipynb") and len(items) == len(headings):
+            # mkdocs-jupyter slugs a notebook's table of contents and its body apart, and they disagree
+            # on a heading with code in it (`looplab lint`): the body's anchors are the page's.
+            for item, (_, anchor) in zip(items, headings):
+                item.id = anchor
+        _ENGLISH_HEADINGS[uri], _ENGLISH_TOC[uri] = headings, [item.id for item in items]
+        return html
+    english = uri.removeprefix(f"{lang}/")
+    if english not in _ENGLISH_HEADINGS:
+        raise PluginError(f"{page.file.src_uri}: no English page {english} was built before it (the English "
+                          "site is built first, and gives every page its anchors)")
+    return _take_english_anchors(html, page, english)
 
 
 def on_post_page(output: str, page: Any, config: Any) -> str:
