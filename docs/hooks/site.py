@@ -38,6 +38,7 @@ DOCS = ROOT / "docs"
 EXECUTED = ROOT / "build" / "executed"
 TIMINGS = EXECUTED / "timings.json"
 MERMAID = DOCS / "assets" / "vendor" / "mermaid.min.js"
+IFRAME_WORKER = DOCS / "assets" / "vendor" / "iframe-worker-shim.js"  # the search from disk (mkdocs.yml: offline)
 NOTEBOOK_DIRS = ("notebooks", "solutions")
 _PLACEHOLDER = re.compile(r"<!-- looplab:([a-z-]+) -->")
 # nbconvert's notebook template loads mermaid with a dynamic import() from a CDN, and hides
@@ -346,6 +347,9 @@ def on_config(config: Any) -> Any:
     if not MERMAID.exists():
         raise PluginError(f"{MERMAID.relative_to(ROOT)} is missing: `python3 run.py setup` vendors mermaid "
                           "so that diagrams render without internet")
+    if not IFRAME_WORKER.exists():
+        raise PluginError(f"{IFRAME_WORKER.relative_to(ROOT)} is missing: `python3 run.py setup` vendors it, so "
+                          "that the search works in the site opened from disk")
     stage_notebooks()
     return config
 
@@ -376,7 +380,42 @@ def on_files(files: Any, config: Any) -> Any:
     return files
 
 
+#: Material 9.8's search worker cuts a Chinese query into the words of the index (``segment``), with two
+#: slips: it never tries a slice that ends at the query's last character (``j < query.length``), nor goes
+#: on from a word that starts at it, so 证书包 was searched as 证书, 事件 as 事, 延迟创建 as 延迟; and it joins
+#: the words with "* " before the query's own transform adds a "*" to every word, so every word but the
+#: last became ``word**``, which the highlight (``?h=``) never names. The built copy of the worker is
+#: corrected, each slip by one exact replacement; a worker without this code (another Material) fails the
+#: build, so the corrections are looked at again. tests_site/test_site_languages.py runs the queries.
+_WORKER_FIXES = (
+    ("for(let o=s+1;o<t.length;o++)t.slice(s,o)in e&&(n[s]=o-s)", "for(let o=s+1;o<=t.length;o++)t.slice(s,o)in e&&(n[s]=o-s)"),
+    ("n[a]&&a<t.length-1&&(i[s++]=a)", "n[a]&&a<t.length&&(i[s++]=a)"),
+    ('[...fe(s,this.index.invertedIndex)].join("* ")', '[...fe(s,this.index.invertedIndex)].join(" ")'),
+)
+
+
+def fix_search_worker(site_dir: Path) -> None:
+    workers = sorted((site_dir / "assets" / "javascripts" / "workers").glob("search.*.min.js"))
+    if not workers:
+        raise PluginError("Material's search worker is not in the built site: docs/hooks/site.py expects it")
+    for worker in workers:
+        code = worker.read_text(encoding="utf-8")
+        for bug, fixed in _WORKER_FIXES:
+            if fixed in code:
+                continue
+            if code.count(bug) != 1:
+                raise PluginError(f"{worker.name}: Material's query segmenter changed; check whether it still cuts a "
+                                  "Chinese query short, and update fix_search_worker in docs/hooks/site.py")
+            code = code.replace(bug, fixed)
+        worker.write_text(code, encoding="utf-8")
+
+
 def on_post_build(config: Any) -> None:
+    fix_search_worker(Path(config["site_dir"]))
+    _sitemaps(config)
+
+
+def _sitemaps(config: Any) -> None:
     """Material's language menu fetches ``sitemap.xml`` beside each alternate it links to (it expects a
     language's home there), and mkdocs-static-i18n links the same page in the other language, so
     every page asked for ``<its folder>/sitemap.xml`` and logged a 404. Put the site's sitemap in every
