@@ -135,32 +135,43 @@ def setup_real_vllm() -> None:
 
 MERMAID_VERSION = "11.17.2"
 MERMAID = ROOT / "docs" / "assets" / "vendor" / "mermaid.min.js"
+IFRAME_WORKER_VERSION = "1.0.4"
+IFRAME_WORKER = ROOT / "docs" / "assets" / "vendor" / "iframe-worker-shim.js"
+#: What the website vendors from the npm registry: (package, version, file in its tarball, where it goes).
+#: mermaid draws the diagrams; iframe-worker's shim lets the search run in a page opened from disk
+#: (file://), where a browser refuses to start the search's web worker (Material's offline plugin).
+SITE_ASSETS = (("mermaid", MERMAID_VERSION, "package/dist/mermaid.min.js", MERMAID),
+               ("iframe-worker", IFRAME_WORKER_VERSION, "package/shim/index.js", IFRAME_WORKER))
 
 
 def setup_site_assets() -> None:
-    """Vendor mermaid from the npm registry, so the site draws its diagrams with no internet."""
-    stamp = MERMAID.with_suffix(".version")
-    if MERMAID.exists() and stamp.exists() and stamp.read_text().strip() == MERMAID_VERSION:
+    """Vendor mermaid and iframe-worker from the npm registry, so the site works with no internet (and
+    from disk)."""
+    wanted = [(name, version, member, target) for name, version, member, target in SITE_ASSETS
+              if not (target.exists() and target.with_suffix(".version").exists()
+                      and target.with_suffix(".version").read_text().strip() == version)]
+    if not wanted:
         return
     npm = shutil.which("npm")
     if npm is None:
-        sys.exit("run.py: npm is needed once, to vendor mermaid for the website: install it "
+        sys.exit("run.py: npm is needed once, to vendor mermaid and iframe-worker for the website: install it "
                  "(e.g. `apt-get install npm`) and run this command again.")
-    say(f"vendoring mermaid {MERMAID_VERSION} for the website (npm registry)")
     import tarfile
     import tempfile
 
-    with tempfile.TemporaryDirectory(dir=ROOT / ".tools") as tmp:
-        run(npm, "pack", f"mermaid@{MERMAID_VERSION}", "--silent", "--pack-destination", tmp, cwd=tmp,
-            stdout=subprocess.DEVNULL)
-        (tarball,) = Path(tmp).glob("mermaid-*.tgz")
-        with tarfile.open(tarball) as archive:
-            member = archive.extractfile("package/dist/mermaid.min.js")
-            if member is None:
-                sys.exit("run.py: the mermaid package has no dist/mermaid.min.js")
-            MERMAID.parent.mkdir(parents=True, exist_ok=True)
-            MERMAID.write_bytes(member.read())
-    stamp.write_text(MERMAID_VERSION + "\n")
+    for name, version, member_name, target in wanted:
+        say(f"vendoring {name} {version} for the website (npm registry)")
+        with tempfile.TemporaryDirectory(dir=ROOT / ".tools") as tmp:
+            run(npm, "pack", f"{name}@{version}", "--silent", "--pack-destination", tmp, cwd=tmp,
+                stdout=subprocess.DEVNULL)
+            (tarball,) = Path(tmp).glob(f"{name}-*.tgz")
+            with tarfile.open(tarball) as archive:
+                member = archive.extractfile(member_name)
+                if member is None:
+                    sys.exit(f"run.py: the {name} package has no {member_name.removeprefix('package/')}")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(member.read())
+        target.with_suffix(".version").write_text(version + "\n")
 
 
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")  # Debian's fonts-wqy-microhei

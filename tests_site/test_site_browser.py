@@ -39,7 +39,7 @@ PAGES = {  # page -> (mermaid diagrams expected, text that must be on the page)
     "instructor/deck.html": (1, "One real production bug, end to end"),
     "zh/instructor/deck.html": (1, "一个真实的线上 bug，从头到尾"),
     "zh/instructor/feedback.html": (0, "你现在有多大把握？"),
-    "zh/elsewhere.html": (0, "由生命周期持有（lifespan-owned）"),
+    "zh/elsewhere.html": (0, "由 lifespan 持有（lifespan-owned）"),
     "elsewhere.html": (0, "Four fix patterns"),
     "notebooks/08-the-same-bug-elsewhere.html": (0, "LoopAffinityError: AsyncOpenAI made at"),
     "solutions/lab-08-the-sync-bridge.html": (0, "9 calls from 5 threads"),

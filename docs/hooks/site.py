@@ -38,6 +38,7 @@ DOCS = ROOT / "docs"
 EXECUTED = ROOT / "build" / "executed"
 TIMINGS = EXECUTED / "timings.json"
 MERMAID = DOCS / "assets" / "vendor" / "mermaid.min.js"
+IFRAME_WORKER = DOCS / "assets" / "vendor" / "iframe-worker-shim.js"  # the search from disk (mkdocs.yml: offline)
 NOTEBOOK_DIRS = ("notebooks", "solutions")
 _PLACEHOLDER = re.compile(r"<!-- looplab:([a-z-]+) -->")
 # nbconvert's notebook template loads mermaid with a dynamic import() from a CDN, and hides
@@ -99,7 +100,7 @@ def stage_notebooks() -> list[Path]:
 NAV_ZH = {
     "Home": "首页", "The incident": "事件始末", "Root cause": "根本原因", "The fix and beyond": "修复与进阶",
     "Upstream, after the fix": "上游：修复之后", "The same bug elsewhere": "别处的同类 bug",
-    "The source article": "原文", "Notebooks": "笔记本", "Lab solutions": "实验答案", "About the labs": "关于实验",
+    "The source article": "原文", "Notebooks": "Notebook", "Lab solutions": "实验答案", "About the labs": "关于实验",
     "Instructors": "讲师", "Facilitator guide": "讲师指南", "Setup": "环境准备",
     "Prerequisites and learner profile": "先修要求与学员画像", "Opening deck": "开场幻灯片",
     "Instructor notes per episode": "各单元讲师笔记", "Helper guidance": "助教指南",
@@ -155,7 +156,7 @@ def _timings() -> dict[str, float]:
 
 def episodes_table() -> str:
     manifest = episodes.load()
-    rows = [_zh("| # | notebook | you will be able to | minutes | lab |", "| # | 笔记本 | 学完你将能够 | 分钟 | 实验 |"),
+    rows = [_zh("| # | notebook | you will be able to | minutes | lab |", "| # | Notebook | 学完你将能够 | 分钟 | 实验 |"),
             "| --- | --- | --- | --- | --- |"]
     for e in manifest.episodes:
         lab = next((p for p in sorted((ROOT / "solutions").glob(f"lab-{e.number:02d}-*.ipynb"))), None)
@@ -251,12 +252,17 @@ def cost_table() -> str:
             by_strategy.setdefault(row["strategy"], []).append(row)
     machine, versions = report["machine"], report["versions"]
     first = conditions[0]
-    out = [f"Recorded {report.get('recorded_at', '')[:10]} on {machine['platform']} ({machine['cpus']} CPUs), Python "
-           f"{versions['python']}, openai {versions['openai']}, httpcore2 {versions.get('httpcore2', '?')}: "
-           f"`looplab bench --target strategies --conditions`, {first['requests']} sequential requests per "
-           f"strategy and {first['concurrency']} concurrent per round, {first['rounds']} interleaved rounds, "
-           "against the mock; HTTPS with a certificate made at start-up; the network is a proxy adding 10 ms of "
-           "round-trip time.", "",
+    when, platform = report.get("recorded_at", "")[:10], machine["platform"]
+    stack = (f"Python {versions['python']}, openai {versions['openai']}, httpcore2 {versions.get('httpcore2', '?')}")
+    command = "`looplab bench --target strategies --conditions`"
+    count, concurrent, rounds = first["requests"], first["concurrency"], first["rounds"]
+    out = [_zh(f"Recorded {when} on {platform} ({machine['cpus']} CPUs), {stack}: {command}, {count} sequential "
+               f"requests per strategy and {concurrent} concurrent per round, {rounds} interleaved rounds, "
+               "against the mock; HTTPS with a certificate made at start-up; the network is a proxy adding 10 ms "
+               "of round-trip time.",
+               f"{when} 录制于 {platform}（{machine['cpus']} 个 CPU），{stack}：{command}，每种策略依次发出 {count} 个"
+               f"请求，每轮并发 {concurrent} 个，共 {rounds} 轮交替进行，对象是模拟 vLLM；HTTPS 使用启动时生成的证书；"
+               "“网络”是一个给每次往返增加 10 毫秒的代理。"), "",
            _zh("| strategy | ", "| 策略 | ") + " | ".join(_zh(f"p50 ms, {n} (× reused)", f"p50 毫秒，{n}（相对复用客户端的倍数）")
                                                        for n in names)
            + _zh(" | connections / request | TLS handshakes / request |", " | 每请求连接数 | 每请求 TLS 握手数 |"),
@@ -341,6 +347,9 @@ def on_config(config: Any) -> Any:
     if not MERMAID.exists():
         raise PluginError(f"{MERMAID.relative_to(ROOT)} is missing: `python3 run.py setup` vendors mermaid "
                           "so that diagrams render without internet")
+    if not IFRAME_WORKER.exists():
+        raise PluginError(f"{IFRAME_WORKER.relative_to(ROOT)} is missing: `python3 run.py setup` vendors it, so "
+                          "that the search works in the site opened from disk")
     stage_notebooks()
     return config
 
@@ -371,7 +380,42 @@ def on_files(files: Any, config: Any) -> Any:
     return files
 
 
+#: Material 9.8's search worker cuts a Chinese query into the words of the index (``segment``), with two
+#: slips: it never tries a slice that ends at the query's last character (``j < query.length``), nor goes
+#: on from a word that starts at it, so 证书包 was searched as 证书, 事件 as 事, 延迟创建 as 延迟; and it joins
+#: the words with "* " before the query's own transform adds a "*" to every word, so every word but the
+#: last became ``word**``, which the highlight (``?h=``) never names. The built copy of the worker is
+#: corrected, each slip by one exact replacement; a worker without this code (another Material) fails the
+#: build, so the corrections are looked at again. tests_site/test_site_languages.py runs the queries.
+_WORKER_FIXES = (
+    ("for(let o=s+1;o<t.length;o++)t.slice(s,o)in e&&(n[s]=o-s)", "for(let o=s+1;o<=t.length;o++)t.slice(s,o)in e&&(n[s]=o-s)"),
+    ("n[a]&&a<t.length-1&&(i[s++]=a)", "n[a]&&a<t.length&&(i[s++]=a)"),
+    ('[...fe(s,this.index.invertedIndex)].join("* ")', '[...fe(s,this.index.invertedIndex)].join(" ")'),
+)
+
+
+def fix_search_worker(site_dir: Path) -> None:
+    workers = sorted((site_dir / "assets" / "javascripts" / "workers").glob("search.*.min.js"))
+    if not workers:
+        raise PluginError("Material's search worker is not in the built site: docs/hooks/site.py expects it")
+    for worker in workers:
+        code = worker.read_text(encoding="utf-8")
+        for bug, fixed in _WORKER_FIXES:
+            if fixed in code:
+                continue
+            if code.count(bug) != 1:
+                raise PluginError(f"{worker.name}: Material's query segmenter changed; check whether it still cuts a "
+                                  "Chinese query short, and update fix_search_worker in docs/hooks/site.py")
+            code = code.replace(bug, fixed)
+        worker.write_text(code, encoding="utf-8")
+
+
 def on_post_build(config: Any) -> None:
+    fix_search_worker(Path(config["site_dir"]))
+    _sitemaps(config)
+
+
+def _sitemaps(config: Any) -> None:
     """Material's language menu fetches ``sitemap.xml`` beside each alternate it links to (it expects a
     language's home there), and mkdocs-static-i18n links the same page in the other language, so
     every page asked for ``<its folder>/sitemap.xml`` and logged a 404. Put the site's sitemap in every
@@ -385,6 +429,79 @@ def on_post_build(config: Any) -> None:
                if _BUILD["lang"] != "en" or page.relative_to(root).parts[0] not in i18n.LANGUAGES}
     for folder in sorted(folders - {root}):
         shutil.copy2(sitemap, folder / "sitemap.xml")
+
+
+# --- the same anchors in every language ------------------------------------------------------------
+# A link shared in one language must open the same section in the other (the facilitator page promises
+# it). Hand-written pages give their Chinese headings explicit ids ({ #id }), but generated parts (the
+# agendas, the deck, the instructor notes, which repeat the same headings per episode) and notebooks
+# (mkdocs-jupyter slugs a Chinese heading to "" or to its digits) cannot. So: the English site is built
+# first (mkdocs-static-i18n builds the other languages after it, with this same module), each English
+# page's heading anchors are recorded in order, and the page in another language takes them heading for
+# heading, in its body and in its table of contents. A page whose headings do not pair up (a heading
+# more or fewer, or another level) fails the build: the translation has to keep the English structure.
+
+_HEADING = re.compile(r"<h([1-6])\b([^>]*)>(.*?)</h\1>", re.S)
+_ID = re.compile(r'\sid="([^"]*)"')
+#: dest_uri of an English page -> its headings' (level, id) in order, and its table of contents' ids
+_ENGLISH_HEADINGS: dict[str, list[tuple[str, str]]] = {}
+_ENGLISH_TOC: dict[str, list[str]] = {}
+
+
+def _headings(html: str) -> list[tuple[str, str]]:
+    return [(m.group(1), found.group(1)) for m in _HEADING.finditer(html) if (found := _ID.search(m.group(2)))]
+
+
+def _toc_items(toc: Any) -> list[Any]:
+    return [entry for item in toc for entry in (item, *_toc_items(item.children))]
+
+
+def _take_english_anchors(html: str, page: Any, english: str) -> str:
+    wanted, have = _ENGLISH_HEADINGS[english], _headings(html)
+    if [level for level, _ in have] != [level for level, _ in wanted]:
+        ours = [f"h{level}" for level, _ in have]
+        theirs = [f"h{level}" for level, _ in wanted]
+        at = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+        raise PluginError(f"{page.file.src_uri}: its headings do not pair up with the English page's "
+                          f"({len(ours)} vs {len(theirs)}, first difference at heading {at + 1}, "
+                          f"#{wanted[at][1] if at < len(wanted) else '(none)'}): translate heading for heading, "
+                          "so that every anchor is the English one")
+    ids = iter(anchor for _, anchor in wanted)
+
+    def rename(match: re.Match) -> str:
+        found = _ID.search(match.group(2))
+        if not found:
+            return match.group(0)
+        old, new = found.group(1), next(ids)
+        attrs = match.group(2)[:found.start()] + f' id="{new}"' + match.group(2)[found.end():]
+        inner = match.group(3).replace(f'href="#{old}"', f'href="#{new}"')
+        return f"<h{match.group(1)}{attrs}>{inner}</h{match.group(1)}>"
+    html = _HEADING.sub(rename, html)
+    items, english_toc = _toc_items(page.toc), _ENGLISH_TOC[english]
+    if len(items) != len(english_toc):
+        raise PluginError(f"{page.file.src_uri}: its table of contents has {len(items)} entries, the English "
+                          f"page's {len(english_toc)}: translate heading for heading")
+    for item, anchor in zip(items, english_toc):
+        item.id = anchor
+    return html
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
+    lang, uri = _BUILD["lang"], page.file.dest_uri
+    if lang == "en":
+        headings, items = _headings(html), _toc_items(page.toc)
+        if page.file.src_uri.endswith(".ipynb") and len(items) == len(headings):
+            # mkdocs-jupyter slugs a notebook's table of contents and its body apart, and they disagree
+            # on a heading with code in it (`looplab lint`): the body's anchors are the page's.
+            for item, (_, anchor) in zip(items, headings):
+                item.id = anchor
+        _ENGLISH_HEADINGS[uri], _ENGLISH_TOC[uri] = headings, [item.id for item in items]
+        return html
+    english = uri.removeprefix(f"{lang}/")
+    if english not in _ENGLISH_HEADINGS:
+        raise PluginError(f"{page.file.src_uri}: no English page {english} was built before it (the English "
+                          "site is built first, and gives every page its anchors)")
+    return _take_english_anchors(html, page, english)
 
 
 def on_post_page(output: str, page: Any, config: Any) -> str:

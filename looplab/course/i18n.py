@@ -247,10 +247,26 @@ SEARCH_WORDS = "search-words.txt"
 
 
 def search_words(lang: str = "zh") -> str:
-    """jieba's user dictionary for the site's search: the terms that must stay one word in the index
-    (jieba cuts 事件循环 into 事件 / 循环 otherwise, and a search for the term would find nothing).
-    Terms with a space or Latin letters are left to the separator."""
-    words = [t[lang] for t in terms(lang) if " " not in t[lang] and not any(c.isascii() and c.isalpha() for c in t[lang])]
+    """jieba's user dictionary for the site's search (``translations/LANG/search-words.txt``).
+
+    The search index holds the words jieba cuts the Chinese pages into, and the browser finds a word by
+    its beginning (Material adds a trailing wildcard) after cutting the query into the index's words.
+    So a term stays whole only where cutting it leaves a single character (证书包 -> 证书 / 包: a search
+    for 证书包 would also match every word that starts with 包): a term cut into real words is left cut
+    (事件循环 -> 事件 / 循环), so that a search for 循环 finds 事件循环, and a search for 事件循环 finds its
+    two words side by side. A term marked ``search: whole`` in terms.yml is always kept whole: one that
+    jieba cuts wrongly in context (在线程 -> 在线 / 程). Only the Chinese runs of a term count (CA 证书包 -> 证书包)."""
+    import re
+
+    import jieba
+
+    cutter = jieba.Tokenizer()  # jieba's own dictionary, whatever a build in this process has loaded
+    words = []
+    for term in terms(lang):
+        for run in re.findall(r"[\u4e00-\u9fff]+", term[lang]):
+            pieces = list(cutter.cut(run, HMM=False))
+            if term.get("search") == "whole" or (len(pieces) > 1 and min(map(len, pieces)) == 1):
+                words.append(run)
     return "".join(f"{w} 1000 n\n" for w in dict.fromkeys(words))
 
 

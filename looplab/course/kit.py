@@ -83,19 +83,19 @@ def common_errors(lang: str = "en", translate: Callable[[str], str] = same) -> s
             by_notebook.setdefault(path, []).append(check)
     out = []
     for kind, folder in (("Labs", "solutions"), ("Guided notebooks", "notebooks")):
-        out += [f"## {_heading(kind, {'Labs': '实验', 'Guided notebooks': '引导式笔记本'}[kind] if zh else kind)}", ""]
+        out += [f"## {_heading(kind, {'Labs': '实验', 'Guided notebooks': '引导式 Notebook'}[kind] if zh else kind)}", ""]
         for path, found in sorted((p, c) for p, c in by_notebook.items() if p.parent.name == folder):
             episode = manifest.episode(int(re.search(r"(\d\d)", path.name).group(1)))
             if folder == "solutions":
                 title = f"Lab {episode.number:02d} · {episode.lab['title']}"
                 shown = f"实验 {episode.number:02d} · {translate(episode.lab['title'])}" if zh else title
-                link = (f"[参考答案](../solutions/{path.name})，练习的是[笔记本 {episode.number:02d}](../notebooks/{episode.stem}.ipynb)。"
+                link = (f"[参考答案](../solutions/{path.name})，练习的是[Notebook {episode.number:02d}](../notebooks/{episode.stem}.ipynb)。"
                         if zh else f"[worked solution](../solutions/{path.name}), practising [notebook "
                         f"{episode.number:02d}](../notebooks/{episode.stem}.ipynb).")
             else:
                 title = f"{episode.number:02d} · {episode.title}"
                 shown = f"{episode.number:02d} · {translate(episode.title)}" if zh else title
-                link = (f"[笔记本](../notebooks/{path.name})；每道练习下面都有一个折叠的答案。" if zh else
+                link = (f"[Notebook](../notebooks/{path.name})；每道练习下面都有一个折叠的答案。" if zh else
                         f"[the notebook](../notebooks/{path.name}); a folded answer sits under each exercise.")
             out += [f"### {_heading(title, shown)}", "", link, ""]
             for check in found:

@@ -129,6 +129,8 @@ def check_offline() -> Check:
         "the released llama-stack 0.2.2/0.2.3 (.cache/real-stack/)": all(
             (root / ".cache" / "real-stack" / f"llama-stack-{v}").is_dir() for v in ("0.2.2", "0.2.3")),
         "the website's vendored mermaid (docs/assets/vendor/)": (root / "docs/assets/vendor/mermaid.min.js").exists(),
+        "the website's vendored iframe-worker shim, its search from disk (docs/assets/vendor/)":
+            (root / "docs/assets/vendor/iframe-worker-shim.js").exists(),
     }
     missing = [what for what, present in needed.items() if not present]
     if missing:

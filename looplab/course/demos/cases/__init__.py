@@ -32,7 +32,7 @@ class Case:
 CASES = [
     Case(1, "cli_reruns", "A cached client across sequential asyncio.run() calls (CLI commands, Streamlit reruns)",
          "per-call", ("encode/httpx#2473", "streamlit/streamlit#12076"), "step"),
-    Case(2, "sync_init", "A client made and used in a sync __init__, then served on the server's loop",
+    Case(2, "sync_init", "A client made and used in a sync `__init__`, then served on the server's loop",
          "lifespan-owned", ("fastapi/fastapi#3855", "ogx-ai/ogx#5130"), "step"),
     Case(3, "warm_start", "A serverless warm start: a global client, asyncio.run per invocation",
          "one loop", ("mongodb/motor#187", "Kludex/mangum#361"), "step"),
