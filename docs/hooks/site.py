@@ -31,7 +31,7 @@ import nbformat
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 
-from looplab.course import capacity_page, corpus, deck, episodes, i18n, kit
+from looplab.course import capacity_page, corpus, deck, episodes, facts, i18n, kit
 from looplab.project import ROOT
 
 DOCS = ROOT / "docs"
@@ -40,6 +40,8 @@ TIMINGS = EXECUTED / "timings.json"
 MERMAID = DOCS / "assets" / "vendor" / "mermaid.min.js"
 NOTEBOOK_DIRS = ("notebooks", "solutions")
 _PLACEHOLDER = re.compile(r"<!-- looplab:([a-z-]+) -->")
+#: ``<!-- looplab:fact NAME [ARGUMENT] -->``: a fact several pages state, from its one source (looplab/course/facts.py)
+_FACT = re.compile(r"<!-- looplab:fact ([a-z0-9-]+(?: [a-z0-9-]+)?) -->")
 # nbconvert's notebook template loads mermaid with a dynamic import() from a CDN, and hides
 # diagrams until that script has drawn them. Offline, Material draws them with the vendored copy.
 _NBCONVERT_MERMAID = re.compile(
@@ -216,8 +218,8 @@ def agendas(base: str = "") -> str:
             rows += [_t(agenda.summary), ""]
         if agenda.leaves_out:
             rows += [_zh("It leaves out:", "它略去了："), ""]
-            rows += [f"- **{n:02d} · {_t(manifest.episode(n).title)}**{_zh(':', '：')} {_t(why)}"
-                     for n, why in sorted(agenda.leaves_out.items())]
+            rows += [f"- **{n:02d} · {_t(manifest.episode(n).title)}**{_zh(':', '：')} {why}"
+                     for n, why in manifest.leaves_out(key, _t).items()]
             rows.append("")
         rows += [_zh("| start | part | minutes | learners code | measured run time |",
                      "| 开始 | 内容 | 分钟 | 学员写代码 | 实测运行时间 |"), "| --- | --- | --- | --- | --- |"]
@@ -387,13 +389,66 @@ def on_post_build(config: Any) -> None:
         shutil.copy2(sitemap, folder / "sitemap.xml")
 
 
+_NOTEBOOK_LINK = re.compile(r'href="((?:\.\./(notebooks|solutions)/)?)([0-9a-z-]+)\.ipynb(#[^"]*)?"')
+_HEADING = re.compile(r'<h([2-6]) id="([^"]*)">(.*?)</h\1>', re.DOTALL)
+_TOC_LINK = re.compile(r'<a href="#([^"]*)" class="md-nav__link">')
+
+
+def _notebook_links_to_pages(output: str, folder: str) -> str:
+    """A notebook links another as ``01-event-loops.ipynb`` (or ``../notebooks/...``): right in JupyterLab,
+    where the files sit side by side, but on the site that is the raw JSON (and, on the Chinese site, a
+    404: its copies are ``*.zh.ipynb``). Point such links at the rendered page, in the same language."""
+    def page(match: re.Match) -> str:
+        prefix, named, stem, anchor = match.groups()
+        if not (ROOT / (named or folder) / f"{stem}.ipynb").exists():
+            return match.group(0)
+        return f'href="{prefix}{stem}.html{anchor or ""}"'
+    return _NOTEBOOK_LINK.sub(page, output)
+
+
+def _toc_matches_headings(output: str, where: str) -> str:
+    """The page's table of contents is made from the notebook's Markdown (Python-Markdown's slugs), its
+    headings by nbconvert (its own ids: code spans kept, Chinese headings left with an empty id), so
+    the two disagreed and a contents entry led nowhere. Make each contents entry point at its heading,
+    in order; a heading without an id gets the contents' one."""
+    headings = _HEADING.findall(output)
+    toc = list(dict.fromkeys(_TOC_LINK.findall(output)))
+    if len(headings) != len(toc):
+        raise PluginError(f"{where}: {len(toc)} contents entries for {len(headings)} headings; "
+                          "update docs/hooks/site.py (_toc_matches_headings)")
+    ids = [heading_id or slug for (_, heading_id, _), slug in zip(headings, toc)]
+    chosen = iter(ids)
+
+    def heading(match: re.Match) -> str:
+        level, new_id = match.group(1), next(chosen)
+        inner = re.sub(r'(<a class="anchor-link" href="#)[^"]*(")', lambda a: a.group(1) + new_id + a.group(2),
+                       match.group(3))
+        return f'<h{level} id="{new_id}">{inner}</h{level}>'
+    output = _HEADING.sub(heading, output)
+    renamed = dict(zip(toc, ids))
+    return _TOC_LINK.sub(lambda m: f'<a href="#{renamed[m.group(1)]}" class="md-nav__link">', output)
+
+
 def on_post_page(output: str, page: Any, config: Any) -> str:
     if not page.file.src_path.endswith(".ipynb"):
         return output
     output, removed = _NBCONVERT_MERMAID.subn("", output)
     if "jp-Mermaid" in output and not removed:
         raise PluginError(f"{page.file.src_path}: nbconvert's mermaid loader changed; update docs/hooks/site.py")
+    output = _notebook_links_to_pages(output, Path(page.file.src_uri).parent.name)
+    output = _toc_matches_headings(output, page.file.src_path)
     return output.replace('<div class="jp-Mermaid">', '<div class="jp-Mermaid jp-RenderedMermaid">')
+
+
+def render_facts(markdown: str, where: str) -> str:
+    """Each ``<!-- looplab:fact ... -->`` replaced by the fact, in the language being built (also in the parts
+    generated above, such as the instructor notes)."""
+    def fact(match: re.Match) -> str:
+        try:
+            return facts.render(match.group(1), _BUILD["lang"])
+        except facts.FactError as error:
+            raise PluginError(f"{where}: {error}") from None
+    return _FACT.sub(fact, markdown)
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
@@ -407,6 +462,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
             raise PluginError(f"{page.file.src_path}: {error}") from None
     # hover definitions on every page, in the page's language (docs/snippets/abbreviations[.zh].md)
     markdown = _PLACEHOLDER.sub(replace, markdown)
+    markdown = render_facts(markdown, page.file.src_path)
     if not page.file.src_path.endswith(".md"):
         return markdown
     abbreviations = "docs/snippets/abbreviations" + ("" if _BUILD["lang"] == "en" else f".{_BUILD['lang']}") + ".md"
