@@ -58,15 +58,19 @@ def answered_notebooks() -> list[int]:
 
 def folded_answers(lang: str = "en") -> str:
     numbers = answered_notebooks()
+    if not numbers:
+        return "没有哪个笔记本带折叠的答案" if lang == "zh" else "no notebook has a folded answer"
     total = len(list((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")))
-    listed = "、".join(f"{n:02d}" for n in numbers) if lang == "zh" else \
-        ", ".join(f"{n:02d}" for n in numbers[:-1]) + f" and {numbers[-1]:02d}"
-    span = f"{numbers[0]:02d}–{numbers[-1]:02d}" if numbers else ""
+    names = [f"{n:02d}" for n in numbers]
+    span = f"{names[0]}–{names[-1]}"
     if lang == "zh":
-        return (f"全部 {total} 个笔记本（notebook，{span}）" if len(numbers) == total else f"笔记本（notebook）{listed} ") + \
-            "的练习下方都紧跟着折叠的答案"
-    return (f"all {total} notebooks ({span}) have" if len(numbers) == total else f"notebooks {listed} have") \
-        + " a folded answer right under their exercises"
+        return (f"全部 {total} 个笔记本（notebook，{span}）" if len(numbers) == total else
+                f"笔记本（notebook）{'、'.join(names)} ") + "的练习下方都紧跟着折叠的答案"
+    if len(numbers) == 1:
+        return f"notebook {names[0]} has a folded answer right under its exercise"
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+    return (f"all {total} notebooks ({span})" if len(numbers) == total else f"notebooks {listed}") \
+        + " have a folded answer right under their exercises"
 
 
 def run_time(which: str, lang: str = "en") -> str:
