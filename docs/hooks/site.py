@@ -310,8 +310,8 @@ def terms_table() -> str:
 def timeline_table() -> str:
     from looplab.course import timeline
 
-    return timeline.markdown_table(translate=_t, headers=_zh("| when | # | what happened | released in | checked |",
-                                                             "| 时间 | # | 发生了什么 | 发布于 | 核实情况 |"),
+    return timeline.markdown_table(translate=_t, headers=_zh("| opened | # | what happened | released in | checked |",
+                                                             "| 提出日期 | # | 发生了什么 | 发布于 | 核实情况 |"),
                                    full_stop=_zh(".", "。"))
 
 
@@ -463,6 +463,10 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     # hover definitions on every page, in the page's language (docs/snippets/abbreviations[.zh].md)
     markdown = _PLACEHOLDER.sub(replace, markdown)
     markdown = render_facts(markdown, page.file.src_path)
+    try:  # the instructor notes' (and any page's) pointers at notebook cells, checked against the cells
+        markdown = kit.cell_references(markdown, page.file.src_path, _BUILD["lang"])
+    except kit.KitError as error:
+        raise PluginError(str(error)) from None
     if not page.file.src_path.endswith(".md"):
         return markdown
     abbreviations = "docs/snippets/abbreviations" + ("" if _BUILD["lang"] == "en" else f".{_BUILD['lang']}") + ".md"
