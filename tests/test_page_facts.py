@@ -102,3 +102,13 @@ def test_the_decks_outcomes_slide_lists_each_agendas_own_episodes(lang):
         taught = [s.episode.number for s in manifest.schedule(key) if s.kind == "episode"]
         assert listed == taught, f"the {key} outcomes list {listed}, its plan teaches {taught}"
     assert [int(n) for n in re.findall(r"^\| (\d\d) \|", outcomes[0][1], re.M)] == [1, 3, 5]
+
+
+def test_the_slowest_lab_is_read_from_the_timings(tmp_path, monkeypatch):
+    timings = tmp_path / "timings.json"
+    timings.write_text('{"solutions/lab-01-make-it-crash.ipynb": 4.7, "solutions/lab-07-regression-test-and-guard.ipynb": '
+                       '23.2, "notebooks/04-three-symptoms.ipynb": 46.1}')
+    monkeypatch.setattr(facts, "TIMINGS", timings)
+    assert facts.render("slowest-lab") == "23 s (lab 07)" and facts.render("slowest-lab", "zh") == "23 秒（实验 07）"
+    monkeypatch.setattr(facts, "TIMINGS", tmp_path / "missing.json")
+    assert facts.render("slowest-lab") == "not measured"

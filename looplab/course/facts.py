@@ -6,6 +6,7 @@ language. The sources:
 
 * ``lab05-requests``: the requests lab 05's check sends (the constants of :mod:`.checks.lab05`);
 * ``folded-answers``: which guided notebooks have a folded answer (cells tagged ``answer``);
+* ``slowest-lab``: which lab's solution ran longest, and how long (the same timings);
 * ``run-time NN``: how long notebook NN ran in the test run whose executed copies the site shows
   (``build/executed/timings.json``); ``run-time lab-NN`` for a lab's solution.
 
@@ -88,7 +89,22 @@ def run_time(which: str, lang: str = "en") -> str:
     return f"{seconds:.0f} 秒" if lang == "zh" else f"{seconds:.0f} s"
 
 
+def slowest_lab(lang: str = "en") -> str:
+    """The lab whose solution, checks included, ran longest in the last test run."""
+    try:
+        timings = json.loads(TIMINGS.read_text())
+    except (FileNotFoundError, ValueError):
+        timings = {}
+    labs = {name: seconds for name, seconds in timings.items() if name.startswith("solutions/lab-")}
+    if not labs:
+        return "未测量" if lang == "zh" else "not measured"
+    name, seconds = max(labs.items(), key=lambda item: item[1])
+    number = name.removeprefix("solutions/lab-")[:2]
+    return f"{seconds:.0f} 秒（实验 {number}）" if lang == "zh" else f"{seconds:.0f} s (lab {number})"
+
+
 FACTS = {"lab05-requests": lambda lang, arg: lab05_requests(lang),
+         "slowest-lab": lambda lang, arg: slowest_lab(lang),
          "folded-answers": lambda lang, arg: folded_answers(lang),
          "run-time": lambda lang, arg: run_time(arg, lang)}
 
