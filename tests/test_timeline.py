@@ -91,3 +91,56 @@ def test_the_story_s_milestones_are_in_the_timeline_page(number):
     page = timeline.markdown_table()
     assert f"[#{number}](https://github.com/ogx-ai/ogx/" in page
     assert Path(ROOT / "docs" / "timeline.md").read_text().count("<!-- looplab:timeline -->") == 1
+
+
+# --- facts checked again in the threads (issue 23); each assertion fails if the old wording comes back
+
+def _elsewhere(ref: str) -> dict:
+    return next(item for item in timeline.elsewhere() if item["ref"] == ref)
+
+
+def test_every_date_has_one_basis_the_day_the_thread_was_opened_and_the_page_says_so():
+    assert timeline.load_raw()["dates"] == "opened"
+    assert "the day the thread was opened" in (ROOT / "docs" / "timeline.md").read_text()
+    assert "提出的那一天" in (ROOT / "docs" / "timeline.zh.md").read_text()
+    assert timeline.markdown_table().startswith("| opened |")
+    opened = {1969: "2025-04-16", 2025: "2025-04-24", 2835: "2025-07-21", 2862: "2025-07-22", 3404: "2025-09-10",
+              3462: "2025-09-16", 4486: "2026-01-10", 5591: "2026-04-18", 5837: "2026-05-13", 6072: "2026-06-09",
+              6148: "2026-06-19", 6161: "2026-06-22"}  # each read in its thread's description
+    assert {n: timeline.event(n).date.isoformat() for n in opened} == opened
+
+
+def test_6161_is_not_said_to_have_merged_by_its_opening_day():
+    assert "merged after" in timeline.event(6161).what and "2026-06-28" in timeline.event(6161).what
+
+
+def test_4486s_fastest_figure_is_the_mock_hit_directly():
+    what = timeline.event(4486).what
+    assert "341.45" in what and "mock backend hit directly" in what and "no Llama Stack in the path" in what
+    assert "without the inference provider" not in what
+
+
+def test_3709s_cause_is_marked_as_looplabs_inference():
+    event = timeline.event(3709)
+    assert '"not sure why"' in event.what and "an inference, not the PR's" in event.what
+    assert "inference" in event.verified
+
+
+def test_5135_has_its_real_title():
+    assert timeline.event(5135).title == ("fix(storage): resolve asyncio event loop mismatch via operation deferral "
+                                          "(#5130)")
+
+
+def test_litellm_random_key_workaround_came_before_the_loop_id_pr():
+    workaround, pr = _elsewhere("BerriAI/litellm#7667")["what"], _elsewhere("BerriAI/litellm#8861")["what"]
+    assert "2025-02-11" in workaround and "random id" in workaround
+    assert "had come before this PR" in pr and "later commenter" not in pr
+
+
+def test_other_projects_threads_are_not_overstated():
+    assert "nobody confirms it" in _elsewhere("fastapi/fastapi#3855")["what"]
+    assert "fixed by" not in _elsewhere("fastapi/fastapi#3855")["what"]
+    assert "openai/openai-python#1262" in _elsewhere("openai/openai-python#1254")["what"]
+    pytest_asyncio = _elsewhere("pytest-dev/pytest-asyncio#868")["what"]
+    assert "loop_scope" not in pytest_asyncio and "0.24" not in pytest_asyncio
+    assert "one per model id" in _elsewhere("ogx-ai/ogx#1278")["what"]

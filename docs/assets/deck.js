@@ -36,10 +36,11 @@
     agendas.forEach((a) => { a.hidden = a.dataset.agenda !== key; });
   }
   if (select) {
-    agendas.forEach((a) => {
+    // Several slides (the outcomes, the agenda) hold one block per agenda: one option per agenda.
+    [...new Set(agendas.map((a) => a.dataset.agenda))].forEach((key) => {
       const option = document.createElement("option");
-      option.value = a.dataset.agenda;
-      option.textContent = a.dataset.agenda;
+      option.value = key;
+      option.textContent = key;
       select.appendChild(option);
     });
     const wanted = new URLSearchParams(location.search).get("agenda");

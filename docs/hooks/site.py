@@ -31,7 +31,7 @@ import nbformat
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 
-from looplab.course import capacity_page, corpus, deck, episodes, i18n, kit
+from looplab.course import capacity_page, corpus, deck, episodes, facts, i18n, kit
 from looplab.project import ROOT
 
 DOCS = ROOT / "docs"
@@ -41,6 +41,8 @@ MERMAID = DOCS / "assets" / "vendor" / "mermaid.min.js"
 IFRAME_WORKER = DOCS / "assets" / "vendor" / "iframe-worker-shim.js"  # the search from disk (mkdocs.yml: offline)
 NOTEBOOK_DIRS = ("notebooks", "solutions")
 _PLACEHOLDER = re.compile(r"<!-- looplab:([a-z-]+) -->")
+#: ``<!-- looplab:fact NAME [ARGUMENT] -->``: a fact several pages state, from its one source (looplab/course/facts.py)
+_FACT = re.compile(r"<!-- looplab:fact ([a-z0-9-]+(?: [a-z0-9-]+)?) -->")
 # nbconvert's notebook template loads mermaid with a dynamic import() from a CDN, and hides
 # diagrams until that script has drawn them. Offline, Material draws them with the vendored copy.
 _NBCONVERT_MERMAID = re.compile(
@@ -217,8 +219,8 @@ def agendas(base: str = "") -> str:
             rows += [_t(agenda.summary), ""]
         if agenda.leaves_out:
             rows += [_zh("It leaves out:", "它略去了："), ""]
-            rows += [f"- **{n:02d} · {_t(manifest.episode(n).title)}**{_zh(':', '：')} {_t(why)}"
-                     for n, why in sorted(agenda.leaves_out.items())]
+            rows += [f"- **{n:02d} · {_t(manifest.episode(n).title)}**{_zh(':', '：')} {why}"
+                     for n, why in manifest.leaves_out(key, _t).items()]
             rows.append("")
         rows += [_zh("| start | part | minutes | learners code | measured run time |",
                      "| 开始 | 内容 | 分钟 | 学员写代码 | 实测运行时间 |"), "| --- | --- | --- | --- | --- |"]
@@ -314,8 +316,8 @@ def terms_table() -> str:
 def timeline_table() -> str:
     from looplab.course import timeline
 
-    return timeline.markdown_table(translate=_t, headers=_zh("| when | # | what happened | released in | checked |",
-                                                             "| 时间 | # | 发生了什么 | 发布于 | 核实情况 |"),
+    return timeline.markdown_table(translate=_t, headers=_zh("| opened | # | what happened | released in | checked |",
+                                                             "| 提出日期 | # | 发生了什么 | 发布于 | 核实情况 |"),
                                    full_stop=_zh(".", "。"))
 
 
@@ -504,13 +506,40 @@ def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
     return _take_english_anchors(html, page, english)
 
 
+_NOTEBOOK_LINK = re.compile(r'href="((?:\.\./(notebooks|solutions)/)?)([0-9a-z-]+)\.ipynb(#[^"]*)?"')
+
+
+def _notebook_links_to_pages(output: str, folder: str) -> str:
+    """A notebook links another as ``01-event-loops.ipynb`` (or ``../notebooks/...``): right in JupyterLab,
+    where the files sit side by side, but on the site that is the raw JSON (and, on the Chinese site, a
+    404: its copies are ``*.zh.ipynb``). Point such links at the rendered page, in the same language."""
+    def page(match: re.Match) -> str:
+        prefix, named, stem, anchor = match.groups()
+        if not (ROOT / (named or folder) / f"{stem}.ipynb").exists():
+            return match.group(0)
+        return f'href="{prefix}{stem}.html{anchor or ""}"'
+    return _NOTEBOOK_LINK.sub(page, output)
+
+
 def on_post_page(output: str, page: Any, config: Any) -> str:
     if not page.file.src_path.endswith(".ipynb"):
         return output
     output, removed = _NBCONVERT_MERMAID.subn("", output)
     if "jp-Mermaid" in output and not removed:
         raise PluginError(f"{page.file.src_path}: nbconvert's mermaid loader changed; update docs/hooks/site.py")
+    output = _notebook_links_to_pages(output, Path(page.file.src_uri).parent.name)
     return output.replace('<div class="jp-Mermaid">', '<div class="jp-Mermaid jp-RenderedMermaid">')
+
+
+def render_facts(markdown: str, where: str) -> str:
+    """Each ``<!-- looplab:fact ... -->`` replaced by the fact, in the language being built (also in the parts
+    generated above, such as the instructor notes)."""
+    def fact(match: re.Match) -> str:
+        try:
+            return facts.render(match.group(1), _BUILD["lang"])
+        except facts.FactError as error:
+            raise PluginError(f"{where}: {error}") from None
+    return _FACT.sub(fact, markdown)
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
@@ -524,6 +553,11 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
             raise PluginError(f"{page.file.src_path}: {error}") from None
     # hover definitions on every page, in the page's language (docs/snippets/abbreviations[.zh].md)
     markdown = _PLACEHOLDER.sub(replace, markdown)
+    markdown = render_facts(markdown, page.file.src_path)
+    try:  # the instructor notes' (and any page's) pointers at notebook cells, checked against the cells
+        markdown = kit.cell_references(markdown, page.file.src_path, _BUILD["lang"])
+    except kit.KitError as error:
+        raise PluginError(str(error)) from None
     if not page.file.src_path.endswith(".md"):
         return markdown
     abbreviations = "docs/snippets/abbreviations" + ("" if _BUILD["lang"] == "en" else f".{_BUILD['lang']}") + ".md"

@@ -239,8 +239,13 @@ def deck(lang: str = "en", translate: Callable[[str], str] = same) -> str:
     rule = re.search(words["rule"], _read(fixes))
     if rule is None:
         raise KitError(f"docs/{fixes} no longer states the rule the deck's fix slide quotes")
-    outcomes = [words["outcomes_head"], "| --- | --- | --- |"]
-    outcomes += [f"| {e.number:02d} | {translate(e.title)} | {translate(e.outcome)} |" for e in manifest.episodes]
+    outcomes = []  # per agenda, only the episodes its plan teaches (the toolbar's agenda menu shows one)
+    for key, agenda in manifest.agendas.items():
+        taught = [slot.episode for slot in manifest.schedule(key) if slot.kind == "episode"]
+        rows = [words["outcomes_head"], "| --- | --- | --- |"]
+        rows += [f"| {e.number:02d} | {translate(e.title)} | {translate(e.outcome)} |" for e in taught]
+        outcomes.append(f'<div class="ll-agenda" data-agenda="{key}" markdown>\n\n**{translate(agenda.title)}**\n\n'
+                        + "\n".join(rows) + "\n\n</div>")
     teaches = _paragraph(index, words["teaches"]).split(words["sentence"])[0] + words["sentence"].strip()
     slides = [
         _slide(words["t_title"], f"{_paragraph(index, words['reported'])}\n\n{words['today']}", kind="title"),
@@ -253,7 +258,7 @@ def deck(lang: str = "en", translate: Callable[[str], str] = same) -> str:
         _slide(words["t_fix"], f"**{rule.group(1)[0].upper()}{rule.group(1)[1:]}**\n\n{_paragraph(index, words['fix'])}",
                kind="small"),
         _timeline_slide(words, translate),
-        _slide(words["t_outcomes"], "\n".join(outcomes), kind="dense"),
+        _slide(words["t_outcomes"], "\n\n".join(outcomes), kind="dense"),
         _agenda_slide(words, translate),
         _labs_slide(words),
         _slide(words["t_help"], words["help"], kind="small"),

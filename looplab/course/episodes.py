@@ -97,6 +97,22 @@ class Manifest:
                 return episode
         raise KeyError(f"no episode {number} in {MANIFEST.name}")
 
+    def minutes_fields(self) -> dict[str, int]:
+        """The minutes a text may quote by name, so it cannot drift from the manifest: ``{episode7}`` (teaching +
+        exercises), ``{lab5}`` (the lab's minutes). The agendas' ``leaves_out`` reasons are formatted with them."""
+        fields = {f"episode{e.number}": e.minutes for e in self.episodes}
+        fields |= {f"lab{e.number}": int(e.lab["minutes"]) for e in self.episodes if e.lab}
+        return fields
+
+    def leaves_out(self, key: str, translate: Any = str) -> dict[int, str]:
+        """An agenda's reasons for leaving episodes out, translated, then with the minutes they quote filled in."""
+        fields = self.minutes_fields()
+        try:
+            return {n: translate(why).format(**fields) for n, why in sorted(self.agendas[key].leaves_out.items())}
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"{MANIFEST.name}: agenda {key!r}: a leaves_out reason quotes {error}, which is not "
+                             f"one of {{episodeN}} or {{labN}}") from None
+
     def schedule(self, key: str) -> list[Slot]:
         """The agenda's plan with a running start time."""
         slots, start = [], 0

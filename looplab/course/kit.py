@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import functools
 import html
 import re
 from pathlib import Path
 from typing import Any
+
+import nbformat
 
 from ..project import ROOT
 from . import episodes, hints
@@ -48,14 +51,52 @@ def same(text: str) -> str:
     return text
 
 
+#: ``<!-- looplab:cell ID TEXT -->``: a note's pointer at a notebook's cell, by the cell's id (kept by
+#: nbformat, shared by the Chinese copies), and a few words the cell holds. Rendered as a link to the
+#: notebook's page naming those words; the build fails when the cell is gone or no longer holds them.
+CELL_REFERENCE = re.compile(r"<!-- looplab:cell ([A-Za-z0-9_-]+) (.+?) -->")
+
+
+@functools.cache
+def _cells() -> dict[str, tuple[Path, str]]:
+    """Every cell id of the English notebooks and solutions: (notebook, source)."""
+    found: dict[str, tuple[Path, str]] = {}
+    for folder in ("notebooks", "solutions"):
+        for path in sorted((ROOT / folder).glob("*.ipynb")):
+            for cell in nbformat.read(path, as_version=4).cells:
+                found.setdefault(cell.get("id", ""), (path, cell.source))
+    return found
+
+
+def cell_references(markdown: str, where: str, lang: str = "en") -> str:
+    """Each ``<!-- looplab:cell ID TEXT -->`` of ``markdown`` (a page under docs/instructor/) as a link to
+    the cell's notebook; :class:`KitError` when the cell is gone or no longer holds TEXT."""
+    def link(match: re.Match) -> str:
+        cell_id, text = match.group(1), match.group(2).strip()
+        if cell_id not in _cells():
+            raise KitError(f"{where} points at cell {cell_id}, which no notebook or solution has any more: "
+                           "point the note at the cell that now holds it (its id is in the notebook's JSON)")
+        path, source = _cells()[cell_id]
+        if text not in source:
+            raise KitError(f"{where} points at cell {cell_id} of {path.parent.name}/{path.name} for `{text}`, which "
+                           "that cell no longer holds: update the note to what the cell does now")
+        number = re.search(r"(\d\d)", path.name).group(1)
+        kind = {"notebooks": ("notebook", "Notebook"), "solutions": ("lab", "实验")}[path.parent.name]
+        page = f"../{path.parent.name}/{path.name}"
+        if lang == "zh":
+            return f"[{kind[1]} {number}]({page}) 中含 `{text}` 的单元格"
+        return f"the cell with `{text}` in [{kind[0]} {number}]({page})"
+    return CELL_REFERENCE.sub(link, markdown)
+
+
 def instructor_notes(lang: str = "en", translate: Callable[[str], str] = same) -> str:
     """A heading per episode of episodes.yml, and under it docs/instructor/notes/NN.md (NN.LANG.md on
-    a translated page) if it exists."""
+    a translated page) if it exists, its cell references checked (:func:`cell_references`)."""
     out = []
     suffix = "" if lang == "en" else f".{lang}"
     for e in episodes.load().episodes:
         note = NOTES / f"{e.number:02d}{suffix}.md"
-        body = (f'--8<-- "{note.relative_to(ROOT).as_posix()}"' if note.exists() else
+        body = (cell_references(note.read_text(), note.relative_to(ROOT).as_posix(), lang) if note.exists() else
                 f"*No notes yet for this episode* (`{note.relative_to(ROOT).as_posix()}`). "
                 f"Its notebook: [{e.stem}](../notebooks/{e.stem}.ipynb).")
         title = f"{e.number:02d} · {e.title}"

@@ -71,7 +71,7 @@ def releases() -> set[str]:
 
 
 def markdown_table(translate: Callable[[str], str] = lambda text: text,
-                   headers: str = "| when | # | what happened | released in | checked |", full_stop: str = ".") -> str:
+                   headers: str = "| opened | # | what happened | released in | checked |", full_stop: str = ".") -> str:
     """The timeline as a Markdown table (the website's timeline page); ``translate`` gives a text in the
     page's language (the Chinese site's come from translations/zh/strings.yml), ``headers`` and
     ``full_stop`` (after each stage's name) are in that language too."""

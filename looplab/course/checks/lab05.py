@@ -9,7 +9,10 @@ from ...servers import StackServer, start_mock
 from ..feedback import LabCheckFailed, passed
 from .common import not_attempted_in, refuses_unserved, stack_with
 
+BURST = 30  # requests per burst that must all answer, each on its own connection: one at a time, then at once
 LEAK_BURST = 30  # requests per leak test, plain then streamed, all at once
+COUNTED = 2 * BURST  # the requests whose errors and connections are counted
+SENT = COUNTED + 2 * LEAK_BURST  # every request the check sends (looplab.course.facts quotes these on the pages)
 
 
 def per_call_adapter(adapter: str = "lab_per_call:PerCallAdapter") -> None:
@@ -24,8 +27,8 @@ def per_call_adapter(adapter: str = "lab_per_call:PerCallAdapter") -> None:
             started = stack.diagnostics(collect=True)
             mock.clear_requests()
             with mock.counting_connections() as connections:
-                sequential = verify.run_burst(stack.url, 30, concurrent=False, label="seq")
-                concurrent = verify.run_burst(stack.url, 30, concurrent=True, label="conc")
+                sequential = verify.run_burst(stack.url, BURST, concurrent=False, label="seq")
+                concurrent = verify.run_burst(stack.url, BURST, concurrent=True, label="conc")
             errors = sequential.errors + concurrent.errors
             not_attempted_in(stack.log_text())
             if errors:
@@ -34,14 +37,14 @@ def per_call_adapter(adapter: str = "lab_per_call:PerCallAdapter") -> None:
                     raise LabCheckFailed(exercise, "plain requests work but streams fail: the client is closed before "
                                          "the caller reads the stream. A stream is read after chat_completion has "
                                          "returned: its client must live until the stream's last chunk.")
-                raise LabCheckFailed(exercise, f"{len(errors)} of 60 requests failed, e.g. {errors[0].status} "
+                raise LabCheckFailed(exercise, f"{len(errors)} of the first 60 requests (30 one at a time, 30 at once) failed, e.g. {errors[0].status} "
                                      f"{errors[0].detail[:200]}")
             opened = connections.opened
-            if opened < 60:
+            if opened < COUNTED:
                 raise LabCheckFailed(exercise, f"60 requests used only {opened} connections: a client is being "
                                      "reused. In this exercise every call creates (and closes) its own client.")
             _every_client_closed(stack, started, exercise)
-    passed(exercise, "120 requests, 0 errors, a fresh connection per call, every client closed, the model checked")
+    passed(exercise, f"{SENT} requests, 0 errors, a fresh connection per call, every client closed, the model checked")
 
 
 def _leaks(stack: StackServer, before: dict[str, Any], stream: bool) -> tuple[dict[str, Any], str | None]:
