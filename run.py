@@ -67,8 +67,9 @@ def ensure_uv() -> Path:
 
 
 def setup(full: bool = True) -> None:
-    """Everything, for `test` and `site` (``full``); for `workshop`, what the notebooks and labs need,
-    with the optional parts (the real releases, the website's mermaid) only warning when they fail."""
+    """Everything, for `setup`, `test` and `site` (``full``); for `workshop` and `room`, all but the real
+    vLLM and Chromium, with the optional parts (the real releases, the website's mermaid) only warning
+    when they fail. docs/data/setup-installs.yml says what each part is, weighs and takes."""
     uv = ensure_uv()
     if wheelhouse():
         sync_through_mirror(uv, f"folder {wheelhouse()}")
@@ -210,6 +211,7 @@ def python() -> str:
 EXACT_PYTHON = "3.10"
 #: What builds looplab and looplab-tools (editable: hatchling asks for editables) and jieba (an sdist only).
 BUILD_TOOLS = ("hatchling==1.27.0", "editables==0.5", "setuptools==80.9.0", "wheel==0.45.1")
+WHEELHOUSE_FORMAT = 2  # raise it when prepare_wheelhouse() downloads differently: wheelhouses made before are remade
 
 
 def _fingerprint_of_wanted() -> str:
@@ -217,7 +219,7 @@ def _fingerprint_of_wanted() -> str:
 
     files = [ROOT / "uv.lock", *sorted((ROOT / "envs").glob("*.txt"))]
     machine = os.uname().machine if hasattr(os, "uname") else ""
-    digest = hashlib.sha256(f"{sys.version_info[:2]} {sys.platform} {machine} {BUILD_TOOLS} {MERMAID_VERSION}".encode())
+    digest = hashlib.sha256(f"{WHEELHOUSE_FORMAT} {sys.version_info[:2]} {sys.platform} {machine} {BUILD_TOOLS} {MERMAID_VERSION}".encode())
     for path in files:
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -265,8 +267,14 @@ def prepare_wheelhouse(folder: Path) -> int:
             continue  # the real vLLM is for the test suite, not the room
         download(f"envs/{pins.name}", "--no-deps", "-r", pins)
         if "exact" in pins.name:  # built on Python 3.10 where the learner's machine has one
+            # pip judges environment markers by the Python it runs on, not --python-version: without them,
+            # 3.10's own packages (exceptiongroup) are fetched too (and colorama, which Windows only needs).
+            unmarked = folder / f".{pins.stem}-py{EXACT_PYTHON}.txt"
+            unmarked.write_text("".join(line.split(";")[0].rstrip() + "\n" for line in pins.read_text().splitlines()
+                                        if line.strip() and not line.lstrip().startswith("#")))
             download(f"envs/{pins.name} (Python {EXACT_PYTHON})", "--no-deps", "--python-version", EXACT_PYTHON,
-                     "-r", pins)
+                     "-r", unmarked)
+            unmarked.unlink()
     npm = shutil.which("npm")
     if npm is None:
         sys.exit("run.py: npm is needed to add mermaid (the website's diagrams) to the wheelhouse: install it "
@@ -275,7 +283,8 @@ def prepare_wheelhouse(folder: Path) -> int:
     run(npm, "pack", f"mermaid@{MERMAID_VERSION}", "--silent", "--pack-destination", folder, cwd=folder,
         stdout=subprocess.DEVNULL)
     parts["mermaid"] = [f"mermaid-{MERMAID_VERSION}.tgz"]
-    sizes = {p.name: p.stat().st_size for p in folder.iterdir() if p.is_file() and p.name != manifest_file.name}
+    needed = {name for names in parts.values() for name in names}  # not files left from an older lock
+    sizes = {name: (folder / name).stat().st_size for name in needed}
     manifest = {"fingerprint": wanted, "python": sys.version.split()[0], "platform": sys.platform,
                 "seconds": round(time.monotonic() - started), "bytes": sum(sizes.values()),
                 "parts": {part: {"files": names, "bytes": sum(sizes.get(n, 0) for n in names)}
