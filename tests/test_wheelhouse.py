@@ -7,6 +7,11 @@
    (``unshare``), and pip and uv told nothing but the page's ``--wheelhouse DIR``. There
    ``python3 run.py workshop --wheelhouse DIR`` must install everything, start JupyterLab (which must
    answer), stop on Ctrl-C, and notebook 01 must pass in the environment it installed.
+
+The setup page's mirror set-up runs the same way: the same wheelhouse served as a package mirror
+(a PEP 503 index for pip and uv, an npm registry for mermaid) on loopback inside the namespace,
+``UV_DEFAULT_INDEX`` and ``PIP_INDEX_URL`` (and ``NPM_CONFIG_REGISTRY``) set as the page says, then
+``python3 run.py workshop``.
 """
 
 from __future__ import annotations
@@ -24,17 +29,66 @@ WHEELHOUSE = ROOT / "build" / "wheelhouse"
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)  # the Python a learner runs run.py with
 
 # Runs inside the namespace: the learner's steps, then one JSON line with what happened.
+# "wheelhouse": run.py workshop --wheelhouse DIR; "mirror": DIR served as a package mirror on loopback.
 LEARNER = r"""
-import json, signal, socket, subprocess, sys, urllib.request
-wheelhouse, python = sys.argv[1], sys.executable
+import base64, hashlib, json, os, re, signal, socket, subprocess, sys, threading, urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+wheelhouse, mode, python = Path(sys.argv[1]), sys.argv[2], sys.executable
 result = {"log": []}
 try:
     socket.create_connection(("pypi.org", 443), timeout=5).close()
     result["network"] = True
 except OSError:
     result["network"] = False
-workshop = subprocess.Popen([python, "run.py", "workshop", "--wheelhouse", wheelhouse],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+def project(filename):
+    stem = filename[:-len(".tar.gz")].rsplit("-", 1)[0] if filename.endswith(".tar.gz") else filename.split("-")[0]
+    return re.sub(r"[-_.]+", "-", stem).lower()
+
+class Mirror(BaseHTTPRequestHandler):
+    # /simple/NAME/ (PEP 503, for pip and uv), /files/FILE, /mermaid (an npm packument), /mermaid/-/FILE
+    def do_HEAD(self):  # uv asks for a wheel's headers first
+        self.do_GET(head=True)
+    def do_GET(self, head=False):
+        path, body, kind = self.path.split("?")[0], None, "text/html"
+        files = sorted(p.name for p in wheelhouse.iterdir() if p.name.endswith((".whl", ".tar.gz")))
+        if path.startswith("/simple/"):
+            name = path.strip("/").split("/")[-1]
+            links = [f'<a href="/files/{f}#sha256={hashlib.sha256((wheelhouse / f).read_bytes()).hexdigest()}">{f}</a>'
+                     for f in files if project(f) == name]
+            body = ("<html><body>" + "".join(links) + "</body></html>").encode() if links else None
+        elif path.startswith(("/files/", "/mermaid/-/")):
+            target = wheelhouse / path.rsplit("/", 1)[-1]
+            body, kind = (target.read_bytes() if target.is_file() else None), "application/octet-stream"
+        elif path == "/mermaid":
+            tgz = next(wheelhouse.glob("mermaid-*.tgz"))
+            data, version = tgz.read_bytes(), tgz.name[len("mermaid-"):-len(".tgz")]
+            dist = {"tarball": f"http://127.0.0.1:{self.server.server_port}/mermaid/-/{tgz.name}",
+                    "shasum": hashlib.sha1(data).hexdigest(),
+                    "integrity": "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()}
+            body = json.dumps({"name": "mermaid", "dist-tags": {"latest": version},
+                               "versions": {version: {"name": "mermaid", "version": version, "dist": dist}}}).encode()
+            kind = "application/json"
+        self.send_response(200 if body is not None else 404)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body or b"")))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body or b"")
+    def log_message(self, *args):
+        pass
+
+env = dict(os.environ)
+if mode == "mirror":
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Mirror)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    index = f"http://127.0.0.1:{server.server_port}/simple"
+    env.update(UV_DEFAULT_INDEX=index, PIP_INDEX_URL=index, NPM_CONFIG_REGISTRY=f"http://127.0.0.1:{server.server_port}/")
+    command = [python, "run.py", "workshop"]
+else:
+    command = [python, "run.py", "workshop", "--wheelhouse", str(wheelhouse)]
+workshop = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 for line in workshop.stdout:
     result["log"].append(line.rstrip())
     if "JupyterLab: http" in line:
@@ -75,7 +129,7 @@ def _learners_copy(target: Path) -> None:
             shutil.copy2(source, target / name)
 
 
-def test_a_room_without_internet_installs_from_the_wheelhouse_and_runs_notebook_01(tmp_path):
+def _prepared_wheelhouse() -> dict:
     prepared = subprocess.run([BASE_PYTHON, "run.py", "wheelhouse", str(WHEELHOUSE)], cwd=ROOT,
                               capture_output=True, text=True, timeout=1800)
     assert prepared.returncode == 0, prepared.stdout[-3000:] + prepared.stderr[-3000:]
@@ -83,18 +137,23 @@ def test_a_room_without_internet_installs_from_the_wheelhouse_and_runs_notebook_
     assert any(name.startswith("llama_stack-0.2.2") for name in manifest["parts"]["envs/llama-stack-0.2.2.txt"]["files"])
     assert any(name.startswith("llama_stack-0.2.3") for name in manifest["parts"]["envs/llama-stack-0.2.3.txt"]["files"])
     assert "envs/incident-exact.txt (Python 3.10)" in manifest["parts"]
+    return manifest
 
+
+def _install_and_start_offline(tmp_path: Path, mode: str) -> tuple[Path, dict, str]:
+    """A learner's copy, an empty uv cache, no network: install and start the workshop, run notebook 01."""
     room = tmp_path / "room"
     _learners_copy(room)
     assert not (room / ".venv").exists() and not (room / ".tools").exists()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("UV_", "PIP_", "LOOPLAB_", "VIRTUAL_ENV", "PYTEST_", "npm_config_"))}
     env.update(UV_CACHE_DIR=str(tmp_path / "uv-cache"), PIP_CACHE_DIR=str(tmp_path / "pip-cache"),
-               PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1", PYTHONDONTWRITEBYTECODE="1")
+               PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1", PYTHONDONTWRITEBYTECODE="1",
+               npm_config_cache=str(tmp_path / "npm-cache"))
     script = tmp_path / "learner.py"
     script.write_text(LEARNER)
     isolated = _no_network_prefix()
-    learner = subprocess.Popen([*isolated, BASE_PYTHON, str(script), str(WHEELHOUSE)], cwd=room, env=env,
+    learner = subprocess.Popen([*isolated, BASE_PYTHON, str(script), str(WHEELHOUSE), mode], cwd=room, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         out, err = learner.communicate(timeout=900)
@@ -107,7 +166,10 @@ def test_a_room_without_internet_installs_from_the_wheelhouse_and_runs_notebook_
     log = "\n".join(result["log"])
     if isolated:
         assert result["network"] is False, "the namespace reached pypi.org: the test proves nothing"
-    assert "from the wheel folder" in log, log
+    return room, result, log
+
+
+def _assert_installed_and_ran(room: Path, result: dict, log: str) -> None:
     assert result.get("jupyterlab") == 200, log
     assert result["workshop_exit"] == 0, log
     assert "skipped, not needed to start" not in log, log  # the releases and mermaid came from the wheelhouse too
@@ -116,3 +178,36 @@ def test_a_room_without_internet_installs_from_the_wheelhouse_and_runs_notebook_
         assert (room / env_dir / "bin" / "python").exists(), log
     assert (room / "docs" / "assets" / "vendor" / "mermaid.min.js").exists(), log
     shutil.rmtree(room, ignore_errors=True)  # about a gigabyte of environments
+
+
+def test_a_room_without_internet_installs_from_the_wheelhouse_and_runs_notebook_01(tmp_path):
+    """The facilitator guide's *Rooms without internet*: prepare, then install with no network."""
+    _prepared_wheelhouse()
+    room, result, log = _install_and_start_offline(tmp_path, "wheelhouse")
+    assert "from the wheel folder" in log, log
+    _assert_installed_and_ran(room, result, log)
+
+
+def test_the_mirror_setup_installs_everything_through_the_mirror_and_runs_notebook_01(tmp_path):
+    """The setup page's *Behind a package mirror*: UV_DEFAULT_INDEX and PIP_INDEX_URL, then workshop.
+    The mirror is the wheelhouse served on loopback; the namespace has no other network."""
+    _prepared_wheelhouse()
+    room, result, log = _install_and_start_offline(tmp_path, "mirror")
+    assert "from the package mirror http://127.0.0.1:" in log, log
+    _assert_installed_and_ran(room, result, log)
+
+
+def test_the_setup_page_states_the_download_a_wheelhouse_measures():
+    """docs/data/setup-installs.yml's package-file sizes are what the wheelhouse holds for this machine
+    (within 5 %), and no part downloads less than its files."""
+    from looplab.course import installs
+    from looplab.real.envs import find_python
+
+    _prepared_wheelhouse()
+    measured = installs.downloads_from_wheelhouse(WHEELHOUSE, exact_on_310=find_python("3.10") is not None)
+    parts = {p["id"]: p for p in installs.load()["parts"] if p["id"] in measured}
+    for part, mb in measured.items():
+        stated = parts[part]["files_mb"]
+        assert abs(stated - mb) <= max(2.0, 0.05 * mb), (
+            f"{part}: docs/data/setup-installs.yml says {stated} MB of files, the wheelhouse holds {mb:.1f} MB: update it")
+        assert parts[part]["download_mb"] >= stated, part

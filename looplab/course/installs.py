@@ -78,6 +78,12 @@ def message_note(data: dict[str, Any] | None = None) -> str:
     return f"the first time: about {_mb(mb)} to download, {_duration(seconds, 'en')} on our machine"
 
 
+def _files(part: dict[str, Any], lang: str) -> str:
+    if "files_mb" not in part:
+        return ""
+    return _zh(lang, f" ({_mb(part['files_mb'])} of it package files)", f"（其中软件包文件 {_mb(part['files_mb'])}）")
+
+
 def table(lang: str = "en", data: dict[str, Any] | None = None) -> str:
     data = data or load()
     yes, warns, no = _zh(lang, "yes", "是"), _zh(lang, "yes; only warns if it fails", "是；失败只会警告"), _zh(lang, "no", "否")
@@ -90,7 +96,7 @@ def table(lang: str = "en", data: dict[str, Any] | None = None) -> str:
         seconds = part.get("seconds")
         where = ", ".join(f"`{w}`" if w.endswith("/") else _zh(lang, w, part.get("where_zh", w)) for w in part["where"])
         rows.append(f"| {part[lang]} | {where} | {light} | {full} | "
-                    f"{_mb(part['download_mb'])}{part.get('download_note_' + lang, '')} | "
+                    f"{_mb(part['download_mb'])}{_files(part, lang)}{part.get('download_note_' + lang, '')} | "
                     f"{_duration(seconds, lang) if seconds else _zh(lang, 'not timed', '未计时')} |")
     m = data["measured"]
     rows += ["", _zh(lang, f"Measured {m['date']} on {m['machine']}. {m['how_en']}",
