@@ -46,6 +46,13 @@ def project(filename):
     stem = filename[:-len(".tar.gz")].rsplit("-", 1)[0] if filename.endswith(".tar.gz") else filename.split("-")[0]
     return re.sub(r"[-_.]+", "-", stem).lower()
 
+HASHES = {}
+
+def sha256(name):
+    if name not in HASHES:
+        HASHES[name] = hashlib.sha256((wheelhouse / name).read_bytes()).hexdigest()
+    return HASHES[name]
+
 class Mirror(BaseHTTPRequestHandler):
     # /simple/NAME/ (PEP 503, for pip and uv), /files/FILE, /mermaid (an npm packument), /mermaid/-/FILE
     def do_HEAD(self):  # uv asks for a wheel's headers first
@@ -55,8 +62,7 @@ class Mirror(BaseHTTPRequestHandler):
         files = sorted(p.name for p in wheelhouse.iterdir() if p.name.endswith((".whl", ".tar.gz")))
         if path.startswith("/simple/"):
             name = path.strip("/").split("/")[-1]
-            links = [f'<a href="/files/{f}#sha256={hashlib.sha256((wheelhouse / f).read_bytes()).hexdigest()}">{f}</a>'
-                     for f in files if project(f) == name]
+            links = [f'<a href="/files/{f}#sha256={sha256(f)}">{f}</a>' for f in files if project(f) == name]
             body = ("<html><body>" + "".join(links) + "</body></html>").encode() if links else None
         elif path.startswith(("/files/", "/mermaid/-/")):
             target = wheelhouse / path.rsplit("/", 1)[-1]

@@ -64,10 +64,10 @@ def summary(lang: str = "en", data: dict[str, Any] | None = None) -> str:
     return _zh(lang,
                f"The first `python3 run.py workshop` downloads about {_mb(light_mb)} and took "
                f"{_duration(light_s, lang)} from a fresh clone with an empty uv cache ({m['machine']}, {m['date']}); "
-               f"later runs take seconds. `setup`, `test` and `site` also install a real vLLM and Chromium: about "
+               f"run again, it took {_duration(m['later_seconds'], lang)}. `setup`, `test` and `site` also install a real vLLM and Chromium: about "
                f"{_mb(full_mb)} and {_duration(full_s, lang)} in all (Chromium not timed: it was installed already).",
                f"第一次运行 `python3 run.py workshop` 约下载 {_mb(light_mb)}，从全新克隆、空的 uv 缓存开始用了 "
-               f"{_duration(light_s, lang)}（{m['machine_zh']}，{m['date']}）；之后再运行只需几秒。`setup`、`test` 和 "
+               f"{_duration(light_s, lang)}（{m['machine_zh']}，{m['date']}）；再次运行用了 {_duration(m['later_seconds'], lang)}。`setup`、`test` 和 "
                f"`site` 还会安装真实的 vLLM 和 Chromium：合计约 {_mb(full_mb)}、{_duration(full_s, lang)}"
                f"（Chromium 未计时：这台机器上已经装好）。")
 
