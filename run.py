@@ -9,7 +9,8 @@
     python3 run.py wheelhouse DIR   # download everything `workshop` installs into DIR, for a room without internet
 
 Set-up is idempotent: a pinned ``uv`` in ``.tools/``, then ``.venv/`` synced exactly to ``uv.lock``.
-``--wheelhouse DIR`` (after any command) installs from DIR only, with no network.
+``python3 run.py workshop --wheelhouse DIR`` installs from DIR only, with no network (DIR holds no vLLM
+or Chromium, which `setup`, `test` and `site` install too).
 """
 
 from __future__ import annotations

@@ -558,6 +558,10 @@ def test_the_setup_pages_real_vllm_serves_the_notebooks_through_vllm_base_url():
                                    "notebooks/03-reproduce-the-crash.ipynb"], cwd=root, capture_output=True, text=True,
                                   env={**env, "VLLM_BASE_URL": base_url}, timeout=600)
         assert notebook.returncode == 0, notebook.stdout[-4000:]
+        metrics = httpx2.get(base_url.removesuffix("/v1") + "/metrics", timeout=30).text
+        served = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                     if line.startswith("vllm:request_success_total{"))
+        assert served > 0, "the notebook passed without a request reaching the real vLLM: VLLM_BASE_URL was ignored"
     finally:
         if cli.poll() is None:
             os.killpg(cli.pid, signal.SIGINT)  # Ctrl-C, as the page's reader stops it
