@@ -6,8 +6,11 @@
     python3 run.py site       # set up, run the notebooks once, build the website and serve it
     python3 run.py room       # set up, then a shared JupyterHub for a team session (Linux, root; Ctrl-C stops it)
     python3 run.py setup      # only set up
+    python3 run.py wheelhouse DIR   # download everything `workshop` installs into DIR, for a room without internet
 
 Set-up is idempotent: a pinned ``uv`` in ``.tools/``, then ``.venv/`` synced exactly to ``uv.lock``.
+``python3 run.py workshop --wheelhouse DIR`` installs from DIR only, with no network (DIR holds no vLLM
+or Chromium, which `setup`, `test` and `site` install too).
 """
 
 from __future__ import annotations
@@ -39,6 +42,12 @@ def run(*cmd: str | Path, **kwargs) -> None:
         sys.exit(f"run.py: command failed ({completed.returncode}): {' '.join(map(str, cmd))}")
 
 
+def wheelhouse() -> Path | None:
+    """The folder of packages to install from instead of the internet (``--wheelhouse DIR``), if any."""
+    folder = os.environ.get("LOOPLAB_WHEELHOUSE")
+    return Path(folder).resolve() if folder else None
+
+
 def ensure_uv() -> Path:
     uv = TOOLS / BIN / "uv"
     if uv.exists():
@@ -52,15 +61,20 @@ def ensure_uv() -> Path:
         sys.exit("run.py: this Python cannot create virtual environments with pip (no ensurepip). On Debian "
                  "or Ubuntu: `sudo apt-get install python3-venv`, then run this command again.")
     venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
-    run(TOOLS / BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"uv=={UV_VERSION}")
+    offline = ["--no-index", "--find-links", str(wheelhouse())] if wheelhouse() else []
+    run(TOOLS / BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *offline,
+        f"uv=={UV_VERSION}")
     return uv
 
 
 def setup(full: bool = True) -> None:
-    """Everything, for `test` and `site` (``full``); for `workshop`, what the notebooks and labs need,
-    with the optional parts (the real releases, the website's mermaid) only warning when they fail."""
+    """Everything, for `setup`, `test` and `site` (``full``); for `workshop` and `room`, all but the real
+    vLLM and Chromium, with the optional parts (the real releases, the website's mermaid) only warning
+    when they fail. docs/data/setup-installs.yml says what each part is, weighs and takes."""
     uv = ensure_uv()
-    if package_mirror():
+    if wheelhouse():
+        sync_through_mirror(uv, f"folder {wheelhouse()}")
+    elif package_mirror():
         sync_through_mirror(uv, package_mirror())
     else:
         say("syncing .venv/ with uv.lock")
@@ -100,8 +114,8 @@ def sync_through_mirror(uv: Path, mirror: str, project: Path = ROOT, venv_dir: P
     tests/test_mirror_facts.py runs this function against local mirrors, an honest and a lying one."""
     from looplab.project import redacted
 
-    say(f"syncing {venv_dir.name}/ with uv.lock through the package mirror {redacted(mirror)} "
-        "(versions and hashes from uv.lock)")
+    say(f"syncing {venv_dir.name}/ with uv.lock from the {'wheel ' if mirror.startswith('folder ') else 'package mirror '}"
+        f"{redacted(mirror)} (versions and hashes from uv.lock)")
     locked = project / ".cache" / "uv-lock-requirements.txt"
     locked.parent.mkdir(parents=True, exist_ok=True)
     run(uv, "export", "--frozen", "--no-emit-workspace", "--format", "requirements-txt", "--quiet",
@@ -152,19 +166,24 @@ def setup_site_assets() -> None:
                       and target.with_suffix(".version").read_text().strip() == version)]
     if not wanted:
         return
-    npm = shutil.which("npm")
-    if npm is None:
-        sys.exit("run.py: npm is needed once, to vendor mermaid and iframe-worker for the website: install it "
-                 "(e.g. `apt-get install npm`) and run this command again.")
     import tarfile
     import tempfile
 
     for name, version, member_name, target in wanted:
-        say(f"vendoring {name} {version} for the website (npm registry)")
         with tempfile.TemporaryDirectory(dir=ROOT / ".tools") as tmp:
-            run(npm, "pack", f"{name}@{version}", "--silent", "--pack-destination", tmp, cwd=tmp,
-                stdout=subprocess.DEVNULL)
-            (tarball,) = Path(tmp).glob(f"{name}-*.tgz")
+            packed = wheelhouse() / f"{name}-{version}.tgz" if wheelhouse() else None
+            if packed is not None and packed.exists():
+                say(f"vendoring {name} {version} for the website (from {packed.parent.name}/)")
+                tarball = packed
+            else:
+                npm = shutil.which("npm")
+                if npm is None:
+                    sys.exit(f"run.py: npm is needed once, to vendor {name} for the website: install it "
+                             "(e.g. `apt-get install npm`) and run this command again.")
+                say(f"vendoring {name} {version} for the website (npm registry)")
+                run(npm, "pack", f"{name}@{version}", "--silent", "--pack-destination", tmp, cwd=tmp,
+                    stdout=subprocess.DEVNULL)
+                (tarball,) = Path(tmp).glob(f"{name}-*.tgz")
             with tarfile.open(tarball) as archive:
                 member = archive.extractfile(member_name)
                 if member is None:
@@ -198,6 +217,105 @@ def setup_chromium() -> None:
 
 def python() -> str:
     return str(VENV / BIN / "python")
+
+
+#: What the exact client environment's files are installed on where the machine has it (looplab.real.envs).
+EXACT_PYTHON = "3.10"
+#: What builds looplab and looplab-tools (editable: hatchling asks for editables) and jieba (an sdist only).
+BUILD_TOOLS = ("hatchling==1.27.0", "editables==0.5", "setuptools==80.9.0", "wheel==0.45.1")
+WHEELHOUSE_FORMAT = 2  # raise it when prepare_wheelhouse() downloads differently: wheelhouses made before are remade
+
+
+def _fingerprint_of_wanted() -> str:
+    import hashlib
+
+    files = [ROOT / "uv.lock", *sorted((ROOT / "envs").glob("*.txt"))]
+    machine = os.uname().machine if hasattr(os, "uname") else ""
+    digest = hashlib.sha256(f"{WHEELHOUSE_FORMAT} {sys.version_info[:2]} {sys.platform} {machine} {BUILD_TOOLS} {SITE_ASSETS[0][:2]} {SITE_ASSETS[1][:2]}".encode())
+    for path in files:
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def prepare_wheelhouse(folder: Path) -> int:
+    """Download into ``folder`` every package ``workshop`` installs, for this machine's platform and Python
+    (and Python 3.10 for the reporter's environment): uv, uv.lock's packages (as the lock's hashes pin
+    them), each client environment and release on its own (envs/*.txt: 0.2.2 and 0.2.3 cannot be
+    resolved together), the build tools, and mermaid for the website. Learners then install with
+    ``--wheelhouse DIR`` and no network. Writes ``wheelhouse.json`` (files and sizes); a folder already
+    made from the same lock, pins and Python is left as it is."""
+    import json
+    import time
+
+    manifest_file = folder / "wheelhouse.json"
+    wanted = _fingerprint_of_wanted()
+    if manifest_file.exists() and json.loads(manifest_file.read_text()).get("fingerprint") == wanted:
+        say(f"{folder} is ready (made from the same uv.lock, envs/ and Python)")
+        return 0
+    started = time.monotonic()
+    uv = ensure_uv()
+    folder.mkdir(parents=True, exist_ok=True)
+    parts: dict[str, list[str]] = {}
+
+    def download(part: str, *args: str | Path) -> None:
+        """Each part into a folder of its own first, so that its list (and size) is complete."""
+        say(f"downloading {part}")
+        staging = folder / ".part"
+        shutil.rmtree(staging, ignore_errors=True)
+        run(TOOLS / BIN / "python", "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+            "--dest", staging, *args, cwd=ROOT)
+        parts[part] = sorted(p.name for p in staging.iterdir())
+        for file in staging.iterdir():
+            file.replace(folder / file.name)
+        staging.rmdir()
+
+    download("uv and the build tools", f"uv=={UV_VERSION}", *BUILD_TOOLS)
+    locked = folder / "uv-lock-requirements.txt"
+    run(uv, "export", "--frozen", "--no-emit-workspace", "--format", "requirements-txt", "--quiet",
+        "--output-file", locked, cwd=ROOT)
+    download(".venv (uv.lock)", "--no-deps", "--require-hashes", "-r", locked)
+    for pins in sorted((ROOT / "envs").glob("*.txt")):
+        if pins.name.startswith("vllm"):
+            continue  # the real vLLM is for the test suite, not the room
+        download(f"envs/{pins.name}", "--no-deps", "-r", pins)
+        if "exact" in pins.name:  # built on Python 3.10 where the learner's machine has one
+            # pip judges environment markers by the Python it runs on, not --python-version: without them,
+            # 3.10's own packages (exceptiongroup) are fetched too (and colorama, which Windows only needs).
+            unmarked = folder / f".{pins.stem}-py{EXACT_PYTHON}.txt"
+            unmarked.write_text("".join(line.split(";")[0].rstrip() + "\n" for line in pins.read_text().splitlines()
+                                        if line.strip() and not line.lstrip().startswith("#")))
+            download(f"envs/{pins.name} (Python {EXACT_PYTHON})", "--no-deps", "--python-version", EXACT_PYTHON,
+                     "-r", unmarked)
+            unmarked.unlink()
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit("run.py: npm is needed to add the website's mermaid and iframe-worker to the wheelhouse: install it "
+                 "(e.g. `apt-get install npm`) and run this command again.")
+    for name, version, _, _ in SITE_ASSETS:
+        say(f"downloading {name} {version} (for the website)")
+        run(npm, "pack", f"{name}@{version}", "--silent", "--pack-destination", folder, cwd=folder,
+            stdout=subprocess.DEVNULL)
+        parts[name] = [f"{name}-{version}.tgz"]
+    needed = {name for names in parts.values() for name in names}  # not files left from an older lock
+    sizes = {name: (folder / name).stat().st_size for name in needed}
+    manifest = {"fingerprint": wanted, "python": sys.version.split()[0], "platform": sys.platform,
+                "seconds": round(time.monotonic() - started), "bytes": sum(sizes.values()),
+                "parts": {part: {"files": names, "bytes": sum(sizes.get(n, 0) for n in names)}
+                          for part, names in parts.items()}}
+    manifest_file.write_text(json.dumps(manifest, indent=1) + "\n")
+    say(f"{folder}: {len(sizes)} files, {manifest['bytes'] / 1e6:.0f} MB. On each machine, with no internet: "
+        f"`python3 run.py workshop --wheelhouse {folder}`")
+    return 0
+
+
+def use_wheelhouse(folder: Path) -> None:
+    """Install from ``folder`` only: pip and uv (here and in every uv the set-up starts) neither look at
+    an index nor go on the network, and read their packages from the folder."""
+    if not (folder / "wheelhouse.json").is_file():
+        sys.exit(f"run.py: {folder} is not a wheelhouse (no wheelhouse.json): make one on a connected machine "
+                 "with `python3 run.py wheelhouse DIR`, then copy DIR here.")
+    os.environ.update(LOOPLAB_WHEELHOUSE=str(folder), UV_OFFLINE="1", UV_NO_INDEX="1", UV_FIND_LINKS=str(folder),
+                      PIP_NO_INDEX="1", PIP_FIND_LINKS=str(folder))
 
 
 def _pytest(args: list[str], env: dict[str, str] | None = None) -> int:
@@ -449,11 +567,21 @@ def check_python() -> None:
 
 def main(argv: list[str]) -> int:
     check_python()
-    commands = {"setup", "test", "workshop", "site", "room"}
+    commands = {"setup", "test", "workshop", "site", "room", "wheelhouse"}
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
+    if command == "wheelhouse":
+        if len(rest) != 1 or rest[0].startswith("-"):
+            sys.exit("run.py: name the folder to fill: `python3 run.py wheelhouse DIR`")
+        return prepare_wheelhouse(Path(rest[0]).resolve())
+    if "--wheelhouse" in rest:
+        at = rest.index("--wheelhouse")
+        if at + 1 >= len(rest):
+            sys.exit("run.py: --wheelhouse needs the folder `python3 run.py wheelhouse DIR` filled")
+        use_wheelhouse(Path(rest[at + 1]).resolve())
+        del rest[at:at + 2]
     if command == "room":
         room_prerequisites()
     if "--no-setup" in rest:

@@ -527,3 +527,47 @@ def test_mock_metrics_have_real_vllms_names_types_labels_and_buckets(real, mock)
     assert set(real_shapes) == set(DASHBOARD), f"real vLLM no longer serves {set(DASHBOARD) - set(real_shapes)}"
     for name in DASHBOARD:
         assert mock_shapes.get(name) == real_shapes[name], name
+
+
+# --- the setup page's *Using a real vLLM*, as a reader follows it --------------------------------
+
+def test_the_setup_pages_real_vllm_serves_the_notebooks_through_vllm_base_url():
+    """`looplab real-vllm serve` (no key, as the page gives it), then a notebook with
+    ``VLLM_BASE_URL`` set to the address it prints: notebook 03's crash and fix cells against it."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    _need_real_vllm()
+    root = Path(__file__).resolve().parents[1]
+    cli = subprocess.Popen([sys.executable, "-m", "looplab", "real-vllm", "serve"], cwd=root, text=True,  # noqa: S603
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        base_url, seen = None, []
+        assert cli.stdout is not None
+        for line in cli.stdout:
+            seen.append(line)
+            found = re.search(r"OpenAI base URL (http://127\.0\.0\.1:\d+/v1)", line)
+            if found:
+                base_url = found[1]
+                break
+        assert base_url, "looplab real-vllm serve printed no address:\n" + "".join(seen[-30:])
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+        notebook = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",  # noqa: S603
+                                   "notebooks/03-reproduce-the-crash.ipynb"], cwd=root, capture_output=True, text=True,
+                                  env={**env, "VLLM_BASE_URL": base_url}, timeout=600)
+        assert notebook.returncode == 0, notebook.stdout[-4000:]
+        metrics = httpx2.get(base_url.removesuffix("/v1") + "/metrics", timeout=30).text
+        served = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                     if line.startswith("vllm:request_success_total{"))
+        assert served > 0, "the notebook passed without a request reaching the real vLLM: VLLM_BASE_URL was ignored"
+    finally:
+        if cli.poll() is None:
+            os.killpg(cli.pid, signal.SIGINT)  # Ctrl-C, as the page's reader stops it
+            try:
+                cli.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(cli.pid, signal.SIGKILL)
+                cli.wait()
+    assert cli.returncode == 0 and not _vllm_processes()

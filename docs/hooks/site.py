@@ -31,7 +31,7 @@ import nbformat
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 
-from looplab.course import capacity_page, corpus, deck, episodes, facts, i18n, kit
+from looplab.course import capacity_page, corpus, deck, episodes, facts, i18n, installs, kit
 from looplab.project import ROOT
 
 DOCS = ROOT / "docs"
@@ -334,7 +334,11 @@ _GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table
                "lint-rules": lambda: kit.lint_rules(_BUILD["lang"], _t),
                "lint-corpus": lambda: corpus.markdown(_BUILD["lang"], _t),
                # the room (docs/room.md): capacity measured by `looplab room capacity`
-               "room-capacity": lambda: capacity_page.markdown(_BUILD["lang"], _t)}
+               "room-capacity": lambda: capacity_page.markdown(_BUILD["lang"], _t),
+               # what set-up installs and downloads (docs/data/setup-installs.yml)
+               "setup-installs": lambda: installs.table(_BUILD["lang"]),
+               "setup-size": lambda: installs.summary(_BUILD["lang"]),
+               "setup-size-message": installs.message_note}
 
 
 # --- mkdocs events ---------------------------------------------------------------------------------

@@ -1,0 +1,59 @@
+"""What set-up installs is stated once (docs/data/setup-installs.yml) and rendered everywhere it is
+said: the setup page, the facilitator guide, the prerequisites (mkdocs placeholders), the README
+(a block this test compares). The sizes are compared with a real wheelhouse in test_wheelhouse.py."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from looplab.course import installs
+from looplab.project import ROOT
+
+RUN_PY = (ROOT / "run.py").read_text()
+
+
+def test_the_readme_states_the_first_setup_as_the_data_file_does(tmp_path):
+    assert installs.readme_problem() is None
+    stale = tmp_path / "README.md"
+    stale.write_text(installs.README.read_text().replace(installs.summary("en"), "The first set-up takes a few minutes."))
+    assert "differs from docs/data/setup-installs.yml" in installs.readme_problem(stale)
+
+
+def test_every_page_that_speaks_of_the_first_setup_renders_it_from_the_data_file():
+    for page in ("setup", "instructor/prerequisites"):
+        for suffix in (".md", ".zh.md"):
+            text = (ROOT / "docs" / f"{page}{suffix}").read_text()
+            assert "<!-- looplab:setup-size -->" in text, page + suffix
+            assert "a few minutes" not in text and "几分钟" not in text, page + suffix
+    for suffix in (".md", ".zh.md"):
+        assert "<!-- looplab:setup-installs -->" in (ROOT / "docs" / f"setup{suffix}").read_text()
+        assert "<!-- looplab:setup-size-message -->" in (ROOT / "docs" / f"instructor/prerequisites{suffix}").read_text()
+
+
+def test_the_table_says_which_command_installs_what_as_run_py_does():
+    """run.py sets up in full for every command but workshop and room; the data file must agree."""
+    assert 'setup(full=command not in ("workshop", "room"))' in RUN_PY
+    light = {p["id"] for p in installs.load()["parts"] if set(p["commands"]) & set(installs.LIGHT)}
+    assert light == {"uv", "venv", "client-envs", "releases", "mermaid"}
+    # the full set-up's extra steps are the vLLM and Chromium rows
+    assert re.search(r"if full:\s+setup_real_vllm\(\)\s+setup_chromium\(\)", RUN_PY)
+    for lang in ("en", "zh"):
+        table = installs.table(lang)
+        assert table.count("\n|") == len(installs.load()["parts"]) + 1, table
+
+
+def test_the_prerequisites_message_stops_the_workshop_before_running_doctor():
+    for suffix in (".md", ".zh.md"):
+        text = (ROOT / "docs" / f"instructor/prerequisites{suffix}").read_text()
+        message = text[text.index("Before the workshop, please:"):]
+        assert message.index("press Ctrl-C") < message.index("looplab doctor"), suffix
+
+
+def test_write_readme_fails_in_one_line_without_its_block(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# no block\n")
+    done = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from looplab.course import installs; "
+                           "installs.write_readme(Path(sys.argv[1]))", str(readme)], capture_output=True, text=True)
+    assert done.returncode != 0 and "Traceback" not in done.stderr and "no <!-- looplab:setup-size -->" in done.stderr
