@@ -31,7 +31,8 @@ import nbformat
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 
-from looplab.course import capacity_page, corpus, deck, episodes, facts, i18n, installs, kit
+from looplab.course import capacity_page, corpus, cost_page, deck, episodes, facts, i18n, installs, kit, site_html
+from looplab.course.site_html import SiteError
 from looplab.project import ROOT
 
 DOCS = ROOT / "docs"
@@ -43,13 +44,6 @@ NOTEBOOK_DIRS = ("notebooks", "solutions")
 _PLACEHOLDER = re.compile(r"<!-- looplab:([a-z-]+) -->")
 #: ``<!-- looplab:fact NAME [ARGUMENT] -->``: a fact several pages state, from its one source (looplab/course/facts.py)
 _FACT = re.compile(r"<!-- looplab:fact ([a-z0-9-]+(?: [a-z0-9-]+)?) -->")
-# nbconvert's notebook template loads mermaid with a dynamic import() from a CDN, and hides
-# diagrams until that script has drawn them. Offline, Material draws them with the vendored copy.
-_NBCONVERT_MERMAID = re.compile(
-    r'<script type="module">\s*document\.addEventListener\("DOMContentLoaded", async \(\) => \{\s*'
-    r'const diagrams = document\.querySelectorAll\("\.jp-Mermaid > pre\.mermaid"\);.*?</script>', re.DOTALL)
-
-
 #: The language being built: mkdocs-static-i18n builds the English site, then the Chinese one (under
 #: zh/) by running the whole build again; on_config records which.
 _BUILD = {"lang": "en"}
@@ -235,48 +229,6 @@ def agendas(base: str = "") -> str:
     return "\n\n".join(out)
 
 
-RECORDED_COSTS = DOCS / "data" / "strategy-costs.json"
-
-
-def cost_table() -> str:
-    """The strategies in three conditions (HTTP, HTTPS, HTTPS across a network), from a recorded run of
-    ``looplab bench --target strategies --conditions --json`` (``docs/data/strategy-costs.json``)."""
-    try:
-        report = json.loads(RECORDED_COSTS.read_text())
-    except (FileNotFoundError, ValueError):
-        raise PluginError(f"{RECORDED_COSTS.relative_to(ROOT)} is missing or broken: record it with "
-                          "`looplab bench --target strategies --conditions --json > docs/data/strategy-costs.json`") from None
-    conditions = report["conditions"]
-    names = [c["condition"] for c in conditions]
-    by_strategy: dict[str, list[dict[str, Any]]] = {}
-    for condition in conditions:
-        for row in condition["strategies"]:
-            by_strategy.setdefault(row["strategy"], []).append(row)
-    machine, versions = report["machine"], report["versions"]
-    first = conditions[0]
-    when, platform = report.get("recorded_at", "")[:10], machine["platform"]
-    stack = (f"Python {versions['python']}, openai {versions['openai']}, httpcore2 {versions.get('httpcore2', '?')}")
-    command = "`looplab bench --target strategies --conditions`"
-    count, concurrent, rounds = first["requests"], first["concurrency"], first["rounds"]
-    out = [_zh(f"Recorded {when} on {platform} ({machine['cpus']} CPUs), {stack}: {command}, {count} sequential "
-               f"requests per strategy and {concurrent} concurrent per round, {rounds} interleaved rounds, "
-               "against the mock; HTTPS with a certificate made at start-up; the network is a proxy adding 10 ms "
-               "of round-trip time.",
-               f"{when} 录制于 {platform}（{machine['cpus']} 个 CPU），{stack}：{command}，每种策略依次发出 {count} 个"
-               f"请求，每轮并发 {concurrent} 个，共 {rounds} 轮交替进行，对象是模拟 vLLM；HTTPS 使用启动时生成的证书；"
-               "“网络”是一个给每次往返增加 10 毫秒的代理。"), "",
-           _zh("| strategy | ", "| 策略 | ") + " | ".join(_zh(f"p50 ms, {n} (× reused)", f"p50 毫秒，{n}（相对复用客户端的倍数）")
-                                                       for n in names)
-           + _zh(" | connections / request | TLS handshakes / request |", " | 每请求连接数 | 每请求 TLS 握手数 |"),
-           "| --- | " + " | ".join("---" for _ in names) + " | --- | --- |"]
-    for strategy, rows in by_strategy.items():
-        cells = [f"{r['p50_ms']:.1f} ({r['ratio_p50']:.2f}×)" for r in rows]
-        tls = next((r for r, c in zip(rows, conditions) if c["tls"]), rows[-1])
-        out.append(f"| `{strategy}` | " + " | ".join(cells) + f" | {rows[0]['connections_per_request']:.2f} | "
-                   f"{tls['handshakes_per_request']:.2f} |")
-    return "\n".join(out)
-
-
 def cli_reference() -> str:
     import argparse
 
@@ -321,7 +273,7 @@ def timeline_table() -> str:
                                    full_stop=_zh(".", "。"))
 
 
-_GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table": cost_table,
+_GENERATORS = {"episodes-table": episodes_table, "agendas": agendas, "cost-table": lambda: cost_page.markdown(_BUILD["lang"]),
                "cli-reference": cli_reference, "timeline": timeline_table, "python-versions": python_versions,
                # the facilitator kit (looplab/course/kit.py, deck.py)
                "instructor-notes": lambda: kit.instructor_notes(_BUILD["lang"], _t),
@@ -393,146 +345,42 @@ def on_files(files: Any, config: Any) -> Any:
 #: last became ``word**``, which the highlight (``?h=``) never names. The built copy of the worker is
 #: corrected, each slip by one exact replacement; a worker without this code (another Material) fails the
 #: build, so the corrections are looked at again. tests_site/test_site_languages.py runs the queries.
-_WORKER_FIXES = (
-    ("for(let o=s+1;o<t.length;o++)t.slice(s,o)in e&&(n[s]=o-s)", "for(let o=s+1;o<=t.length;o++)t.slice(s,o)in e&&(n[s]=o-s)"),
-    ("n[a]&&a<t.length-1&&(i[s++]=a)", "n[a]&&a<t.length&&(i[s++]=a)"),
-    ('[...fe(s,this.index.invertedIndex)].join("* ")', '[...fe(s,this.index.invertedIndex)].join(" ")'),
-)
-
-
-def fix_search_worker(site_dir: Path) -> None:
-    workers = sorted((site_dir / "assets" / "javascripts" / "workers").glob("search.*.min.js"))
-    if not workers:
-        raise PluginError("Material's search worker is not in the built site: docs/hooks/site.py expects it")
-    for worker in workers:
-        code = worker.read_text(encoding="utf-8")
-        for bug, fixed in _WORKER_FIXES:
-            if fixed in code:
-                continue
-            if code.count(bug) != 1:
-                raise PluginError(f"{worker.name}: Material's query segmenter changed; check whether it still cuts a "
-                                  "Chinese query short, and update fix_search_worker in docs/hooks/site.py")
-            code = code.replace(bug, fixed)
-        worker.write_text(code, encoding="utf-8")
-
-
 def on_post_build(config: Any) -> None:
-    fix_search_worker(Path(config["site_dir"]))
-    _sitemaps(config)
-
-
-def _sitemaps(config: Any) -> None:
-    """Material's language menu fetches ``sitemap.xml`` beside each alternate it links to (it expects a
-    language's home there), and mkdocs-static-i18n links the same page in the other language, so
-    every page asked for ``<its folder>/sitemap.xml`` and logged a 404. Put the site's sitemap in every
-    folder of this language's pages: the menu then finds one, and its links work as they are."""
-    root = Path(config["site_dir"])
-    sitemap = root / "sitemap.xml"
-    if not sitemap.exists():
-        return
-    prefix = root if _BUILD["lang"] == "en" else root / _BUILD["lang"]
-    folders = {page.parent for page in prefix.rglob("*.html")
-               if _BUILD["lang"] != "en" or page.relative_to(root).parts[0] not in i18n.LANGUAGES}
-    for folder in sorted(folders - {root}):
-        shutil.copy2(sitemap, folder / "sitemap.xml")
-
-
-# --- the same anchors in every language ------------------------------------------------------------
-# A link shared in one language must open the same section in the other (the facilitator page promises
-# it). Hand-written pages give their Chinese headings explicit ids ({ #id }), but generated parts (the
-# agendas, the deck, the instructor notes, which repeat the same headings per episode) and notebooks
-# (mkdocs-jupyter slugs a Chinese heading to "" or to its digits) cannot. So: the English site is built
-# first (mkdocs-static-i18n builds the other languages after it, with this same module), each English
-# page's heading anchors are recorded in order, and the page in another language takes them heading for
-# heading, in its body and in its table of contents. A page whose headings do not pair up (a heading
-# more or fewer, or another level) fails the build: the translation has to keep the English structure.
-
-_HEADING = re.compile(r"<h([1-6])\b([^>]*)>(.*?)</h\1>", re.S)
-_ID = re.compile(r'\sid="([^"]*)"')
-#: dest_uri of an English page -> its headings' (level, id) in order, and its table of contents' ids
-_ENGLISH_HEADINGS: dict[str, list[tuple[str, str]]] = {}
-_ENGLISH_TOC: dict[str, list[str]] = {}
-
-
-def _headings(html: str) -> list[tuple[str, str]]:
-    return [(m.group(1), found.group(1)) for m in _HEADING.finditer(html) if (found := _ID.search(m.group(2)))]
-
-
-def _toc_items(toc: Any) -> list[Any]:
-    return [entry for item in toc for entry in (item, *_toc_items(item.children))]
-
-
-def _take_english_anchors(html: str, page: Any, english: str) -> str:
-    wanted, have = _ENGLISH_HEADINGS[english], _headings(html)
-    if [level for level, _ in have] != [level for level, _ in wanted]:
-        ours = [f"h{level}" for level, _ in have]
-        theirs = [f"h{level}" for level, _ in wanted]
-        at = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
-        raise PluginError(f"{page.file.src_uri}: its headings do not pair up with the English page's "
-                          f"({len(ours)} vs {len(theirs)}, first difference at heading {at + 1}, "
-                          f"#{wanted[at][1] if at < len(wanted) else '(none)'}): translate heading for heading, "
-                          "so that every anchor is the English one")
-    ids = iter(anchor for _, anchor in wanted)
-
-    def rename(match: re.Match) -> str:
-        found = _ID.search(match.group(2))
-        if not found:
-            return match.group(0)
-        old, new = found.group(1), next(ids)
-        attrs = match.group(2)[:found.start()] + f' id="{new}"' + match.group(2)[found.end():]
-        inner = match.group(3).replace(f'href="#{old}"', f'href="#{new}"')
-        return f"<h{match.group(1)}{attrs}>{inner}</h{match.group(1)}>"
-    html = _HEADING.sub(rename, html)
-    items, english_toc = _toc_items(page.toc), _ENGLISH_TOC[english]
-    if len(items) != len(english_toc):
-        raise PluginError(f"{page.file.src_uri}: its table of contents has {len(items)} entries, the English "
-                          f"page's {len(english_toc)}: translate heading for heading")
-    for item, anchor in zip(items, english_toc):
-        item.id = anchor
-    return html
+    try:
+        site_html.fix_search_worker(Path(config["site_dir"]))
+    except SiteError as error:
+        raise PluginError(str(error)) from None
+    site_html.sitemaps(Path(config["site_dir"]), _BUILD["lang"])
 
 
 def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
     lang, uri = _BUILD["lang"], page.file.dest_uri
     if lang == "en":
-        headings, items = _headings(html), _toc_items(page.toc)
+        headings, items = site_html.headings(html), site_html.toc_items(page.toc)
         if page.file.src_uri.endswith(".ipynb") and len(items) == len(headings):
             # mkdocs-jupyter slugs a notebook's table of contents and its body apart, and they disagree
             # on a heading with code in it (`looplab lint`): the body's anchors are the page's.
             for item, (_, anchor) in zip(items, headings):
                 item.id = anchor
-        _ENGLISH_HEADINGS[uri], _ENGLISH_TOC[uri] = headings, [item.id for item in items]
+        site_html.ENGLISH_HEADINGS[uri], site_html.ENGLISH_TOC[uri] = headings, [item.id for item in items]
         return html
     english = uri.removeprefix(f"{lang}/")
-    if english not in _ENGLISH_HEADINGS:
+    if english not in site_html.ENGLISH_HEADINGS:
         raise PluginError(f"{page.file.src_uri}: no English page {english} was built before it (the English "
                           "site is built first, and gives every page its anchors)")
-    return _take_english_anchors(html, page, english)
-
-
-_NOTEBOOK_LINK = re.compile(r'href="((?:\.\./(notebooks|solutions)/)?)([0-9a-z-]+)\.ipynb(#[^"]*)?"')
-
-
-def _notebook_links_to_pages(output: str, folder: str) -> str:
-    """A notebook links another as ``01-event-loops.ipynb`` (or ``../notebooks/...``): right in JupyterLab,
-    where the files sit side by side, but on the site that is the raw JSON (and, on the Chinese site, a
-    404: its copies are ``*.zh.ipynb``). Point such links at the rendered page, in the same language."""
-    def page(match: re.Match) -> str:
-        prefix, named, stem, anchor = match.groups()
-        if not (ROOT / (named or folder) / f"{stem}.ipynb").exists():
-            return match.group(0)
-        return f'href="{prefix}{stem}.html{anchor or ""}"'
-    return _NOTEBOOK_LINK.sub(page, output)
+    try:
+        return site_html.take_english_anchors(html, page, english)
+    except SiteError as error:
+        raise PluginError(str(error)) from None
 
 
 def on_post_page(output: str, page: Any, config: Any) -> str:
     if not page.file.src_path.endswith(".ipynb"):
         return output
-    output, removed = _NBCONVERT_MERMAID.subn("", output)
-    if "jp-Mermaid" in output and not removed:
-        raise PluginError(f"{page.file.src_path}: nbconvert's mermaid loader changed; update docs/hooks/site.py")
-    output = _notebook_links_to_pages(output, Path(page.file.src_uri).parent.name)
-    return output.replace('<div class="jp-Mermaid">', '<div class="jp-Mermaid jp-RenderedMermaid">')
+    try:
+        return site_html.notebook_page(output, page.file.src_path, Path(page.file.src_uri).parent.name)
+    except SiteError as error:
+        raise PluginError(str(error)) from None
 
 
 def render_facts(markdown: str, where: str) -> str:
@@ -553,7 +401,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
             raise PluginError(f"{page.file.src_path}: unknown placeholder {match.group(0)}")
         try:
             return generator()
-        except (kit.KitError, i18n.TranslationError) as error:
+        except (kit.KitError, i18n.TranslationError, cost_page.CostsMissing) as error:
             raise PluginError(f"{page.file.src_path}: {error}") from None
     # hover definitions on every page, in the page's language (docs/snippets/abbreviations[.zh].md)
     markdown = _PLACEHOLDER.sub(replace, markdown)
