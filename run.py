@@ -231,7 +231,7 @@ def _fingerprint_of_wanted() -> str:
 
     files = [ROOT / "uv.lock", *sorted((ROOT / "envs").glob("*.txt"))]
     machine = os.uname().machine if hasattr(os, "uname") else ""
-    digest = hashlib.sha256(f"{WHEELHOUSE_FORMAT} {sys.version_info[:2]} {sys.platform} {machine} {BUILD_TOOLS} {SITE_ASSETS[0][:2]} {SITE_ASSETS[1][:2]}".encode())
+    digest = hashlib.sha256(f"{WHEELHOUSE_FORMAT} {sys.version_info[:2]} {sys.platform} {machine} {BUILD_TOOLS} {UV_VERSION} {[a[:2] for a in SITE_ASSETS]}".encode())
     for path in files:
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -247,9 +247,19 @@ def prepare_wheelhouse(folder: Path) -> int:
     import json
     import time
 
+    if folder.exists() and not folder.is_dir():
+        sys.exit(f"run.py: {folder} is a file: name a folder to fill, e.g. `python3 run.py wheelhouse wheelhouse/`")
+    npm = shutil.which("npm")
+    if npm is None:  # before anything is downloaded
+        sys.exit("run.py: npm is needed to add the website's mermaid and iframe-worker to the wheelhouse: install it "
+                 "(e.g. `apt-get install npm`) and run this command again.")
     manifest_file = folder / "wheelhouse.json"
     wanted = _fingerprint_of_wanted()
-    if manifest_file.exists() and json.loads(manifest_file.read_text()).get("fingerprint") == wanted:
+    try:
+        ready = manifest_file.exists() and json.loads(manifest_file.read_text()).get("fingerprint") == wanted
+    except (OSError, ValueError):
+        ready = False  # an unreadable manifest: the folder is filled again
+    if ready:
         say(f"{folder} is ready (made from the same uv.lock, envs/ and Python)")
         return 0
     started = time.monotonic()
@@ -287,10 +297,6 @@ def prepare_wheelhouse(folder: Path) -> int:
             download(f"envs/{pins.name} (Python {EXACT_PYTHON})", "--no-deps", "--python-version", EXACT_PYTHON,
                      "-r", unmarked)
             unmarked.unlink()
-    npm = shutil.which("npm")
-    if npm is None:
-        sys.exit("run.py: npm is needed to add the website's mermaid and iframe-worker to the wheelhouse: install it "
-                 "(e.g. `apt-get install npm`) and run this command again.")
     for name, version, _, _ in SITE_ASSETS:
         say(f"downloading {name} {version} (for the website)")
         run(npm, "pack", f"{name}@{version}", "--silent", "--pack-destination", folder, cwd=folder,
@@ -577,6 +583,8 @@ def main(argv: list[str]) -> int:
             sys.exit("run.py: name the folder to fill: `python3 run.py wheelhouse DIR`")
         return prepare_wheelhouse(Path(rest[0]).resolve())
     if "--wheelhouse" in rest:
+        if command not in ("workshop", "room"):  # setup/test/site also install vLLM and Chromium, not in a wheelhouse
+            sys.exit("run.py: --wheelhouse is for `workshop` and `room` (a wheelhouse holds no vLLM or Chromium)")
         at = rest.index("--wheelhouse")
         if at + 1 >= len(rest):
             sys.exit("run.py: --wheelhouse needs the folder `python3 run.py wheelhouse DIR` filled")

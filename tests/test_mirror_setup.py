@@ -7,7 +7,12 @@ every file must come through it. Its own file, so that xdist can run it beside t
 
 from __future__ import annotations
 
+import pytest
+
 from tests.test_wheelhouse import _assert_installed_and_ran, _install_and_start_offline, _prepared_wheelhouse
+
+
+pytestmark = pytest.mark.timeout(1800)  # as tests/test_wheelhouse.py: the wheelhouse, then an install
 
 
 def test_the_mirror_setup_installs_everything_through_the_mirror_and_runs_notebook_01(tmp_path):

@@ -531,6 +531,7 @@ def test_mock_metrics_have_real_vllms_names_types_labels_and_buckets(real, mock)
 
 # --- the setup page's *Using a real vLLM*, as a reader follows it --------------------------------
 
+@pytest.mark.timeout(900)  # vLLM's start-up, then a notebook given up to 600 s
 def test_the_setup_pages_real_vllm_serves_the_notebooks_through_vllm_base_url():
     """`looplab real-vllm serve` (no key, as the page gives it), then a notebook with
     ``VLLM_BASE_URL`` set to the address it prints: notebook 03's crash and fix cells against it."""

@@ -28,7 +28,7 @@ _WORKER_FIXES = (
 def fix_search_worker(site_dir: Path) -> None:
     workers = sorted((site_dir / "assets" / "javascripts" / "workers").glob("search.*.min.js"))
     if not workers:
-        raise SiteError("Material's search worker is not in the built site: docs/hooks/site.py expects it")
+        raise SiteError("Material's search worker is not in the built site: looplab/course/site_html.py expects it")
     for worker in workers:
         code = worker.read_text(encoding="utf-8")
         for bug, fixed in _WORKER_FIXES:
@@ -36,7 +36,7 @@ def fix_search_worker(site_dir: Path) -> None:
                 continue
             if code.count(bug) != 1:
                 raise SiteError(f"{worker.name}: Material's query segmenter changed; check whether it still cuts a "
-                                  "Chinese query short, and update fix_search_worker in docs/hooks/site.py")
+                                  "Chinese query short, and update fix_search_worker in looplab/course/site_html.py")
             code = code.replace(bug, fixed)
         worker.write_text(code, encoding="utf-8")
 
