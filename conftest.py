@@ -24,6 +24,20 @@ ROOT = Path(__file__).parent
 EXECUTED = ROOT / "build" / "executed"
 NOTEBOOK_DIRS = ("notebooks", "solutions")
 RERUN_ENV = "LOOPLAB_RERUN"
+LAST_TIMINGS_ENV = "LOOPLAB_LAST_TIMINGS"
+
+# How the whole suite shares its workers (``run.py test``: ``--dist loadscope``, with the scheduler
+# below). A module's tests stay together on one worker (they share module fixtures: one real vLLM, one
+# room), except SPREAD's, whose tests each start their own servers in their own folders: those spread
+# over every worker. The TOGETHER modules must not run beside each other: one room at a time (OS users,
+# cgroups, the shared install), so they form one unit.
+SPREAD = ("tests/test_lab_checks.py", "tests/test_stack.py", "tests/test_labs.py")
+TOGETHER = {"tests/test_room.py": "the room", "tests/test_room_browser.py": "the room", "tests/test_room_parts.py": "the room"}
+# The longest modules (minutes each, measured), started first, so that no worker is left with one of
+# them at the end while the others idle. The notebooks follow, longest first (the last run's timings).
+LONGEST_FIRST = ("tests/test_mirror_setup.py", "tests/test_wheelhouse.py", "tests/test_real_vllm.py",
+                 "tests/test_room_browser.py", "tests/test_room.py", "tests/test_symptoms.py",
+                 "tests/test_platforms.py", "tests/test_lab_checks.py", "tests/test_stack.py")
 
 # The folders must exist before pytest resolves `testpaths` (it drops paths that do not exist, and
 # resolves them before any configure hook runs); this module is imported before that.
@@ -42,7 +56,10 @@ def pytest_configure(config) -> None:
             or os.environ.get(RERUN_ENV):  # xdist workers: the controller did; a second pass keeps the first's
         return
     os.environ["LOOPLAB_EXECUTED_DIR"] = str(EXECUTED)
-    (EXECUTED / "timings.json").unlink(missing_ok=True)  # this run's timings only (no stale notebook names)
+    timings_file = EXECUTED / "timings.json"
+    if timings_file.exists():  # the last run's, to start the longest notebooks first (see below)
+        os.environ[LAST_TIMINGS_ENV] = timings_file.read_text()
+    timings_file.unlink(missing_ok=True)  # this run's timings only (no stale notebook names)
     for name in NOTEBOOK_DIRS:
         target = EXECUTED / name
         shutil.rmtree(target, ignore_errors=True)
@@ -76,3 +93,37 @@ def pytest_runtest_call(item):
         yield
     finally:
         option.overwrite = False
+
+
+def _unit(nodeid: str) -> str:
+    """The unit of work a test belongs to (see SPREAD and TOGETHER)."""
+    path = nodeid.split("::", 1)[0]
+    return nodeid if path in SPREAD else TOGETHER.get(path, path)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadscope`` with looplab's units (xdist's own ``loadgroup`` marks are ignored on pytest 9)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LooplabUnits(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(nodeid)
+    return LooplabUnits(config, log)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """On xdist's workers, longest first (see LONGEST_FIRST); a module's tests keep their order."""
+    if not hasattr(config, "workerinput"):
+        return
+    last = json.loads(os.environ.get(LAST_TIMINGS_ENV) or "{}")
+
+    def rank(item) -> tuple[int, float]:
+        path = item.nodeid.split("::")[0]
+        if path in LONGEST_FIRST:
+            return (0, LONGEST_FIRST.index(path))
+        if path.startswith("build/executed/"):
+            return (1, -last.get(path.split("build/executed/")[-1], 0.0))
+        return (2, 0)
+    items.sort(key=rank)

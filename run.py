@@ -375,7 +375,8 @@ def test_on(version: str) -> int:
 
 def test(args: list[str]) -> int:
     """The whole suite. Without arguments, in two phases: the package tests, every notebook and lab
-    solution, on two workers (each test file stays on one worker); then the website, built from the
+    solution, on three workers (a module's tests stay on one worker, except those conftest.py spreads);
+    then, side by side, every notebook a second time (restart safety) and the website, built from the
     notebooks the first phase executed. With arguments, one plain pytest run; with ``--python X.Y``,
     the package tests and one notebook on that Python."""
     say("running the test suite" + (" (CI: a skipped test fails the run)" if os.environ.get("CI") == "true" else ""))
@@ -386,13 +387,25 @@ def test(args: list[str]) -> int:
         return test_on(args[at + 1])
     if args:
         return _pytest(args)
-    first = _pytest(["-n", "2", "--dist", "loadfile", "tests", "build/executed/notebooks", "build/executed/solutions"])
-    say("restart-safety: every notebook and solution again, in the folder its first run left behind")
+    # Three workers on two cores: a third of the tests' time is spent waiting (on a network delay, a
+    # keep-alive, a server starting), and three workers fill it. conftest.py orders the tests, longest first.
+    first = _pytest(["-n", "3", "--dist", "loadscope", "--no-loadscope-reorder", "tests", "build/executed/notebooks", "build/executed/solutions"])
+    say("restart-safety: every notebook and solution again, in the folder its first run left behind; beside it, "
+        "the website is built from the notebooks just executed and checked (its output follows)")
     # The notebooks only: files their first run wrote there (notebook 07's test file) are not tests.
     copies = sorted(str(p.relative_to(ROOT)) for d in ("notebooks", "solutions") for p in (ROOT / "build" / "executed" / d).glob("*.ipynb"))
-    again = _pytest(["-n", "2", *copies], env={"LOOPLAB_RERUN": "1"})
-    say("building and checking the website from the notebooks just executed")
-    second = _pytest(["tests_site"])
+    site_log = ROOT / "build" / "site-tests.log"  # the second pass writes no notebook, so the site can read them
+    with open(site_log, "w") as log:
+        site = subprocess.Popen([python(), "-m", "pytest", "tests_site"], cwd=ROOT, stdout=log,  # noqa: S603
+                                stderr=subprocess.STDOUT)
+        try:
+            again = _pytest(["-n", "2", *copies], env={"LOOPLAB_RERUN": "1"})
+        finally:
+            second = site.wait()
+    print(site_log.read_text(), end="", flush=True)
+    if second == 5:
+        print("run.py: pytest collected no website tests; that is a failure, not a pass.", file=sys.stderr)
+        second = 1
     return first or again or second
 
 
