@@ -57,3 +57,18 @@ def test_write_readme_fails_in_one_line_without_its_block(tmp_path):
     done = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from looplab.course import installs; "
                            "installs.write_readme(Path(sys.argv[1]))", str(readme)], capture_output=True, text=True)
     assert done.returncode != 0 and "Traceback" not in done.stderr and "no <!-- looplab:setup-size -->" in done.stderr
+
+
+def test_no_process_builds_jsonschemas_iri_grammars_it_never_uses():
+    """jsonschema's optional IRI format checker, rfc3987-syntax, builds about 35 Lark parsers when it
+    is imported: about 1.8 s of CPU in every process that imports nbformat or jupyter_events (each
+    pytest run, each notebook check, each JupyterLab; python-jsonschema/jsonschema#1428). No schema
+    in the environment uses the ``iri`` formats (none of the installed packages' JSON or YAML files
+    names them), so pyproject.toml's override keeps the package, and Lark with it, out of every
+    set-up and room."""
+    assert "overrides = [{ name = \"rfc3987-syntax\", marker = \"sys_platform == 'never'\" }]" in \
+        (ROOT / "uv.lock").read_text()
+    code = ("import sys, nbformat, jupyter_events.validators, jsonschema; "
+            "print(sorted(m for m in ('rfc3987_syntax', 'lark') if m in sys.modules))")
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]"
