@@ -57,8 +57,10 @@ def pytest_configure(config) -> None:
         return
     os.environ["LOOPLAB_EXECUTED_DIR"] = str(EXECUTED)
     timings_file = EXECUTED / "timings.json"
-    if timings_file.exists():  # the last run's, to start the longest notebooks first (see below)
-        os.environ[LAST_TIMINGS_ENV] = timings_file.read_text()
+    try:  # the last run's, to start the longest notebooks first (see below); a damaged file is no order
+        os.environ[LAST_TIMINGS_ENV] = json.dumps(json.loads(timings_file.read_text()))
+    except (OSError, ValueError):
+        os.environ.pop(LAST_TIMINGS_ENV, None)
     timings_file.unlink(missing_ok=True)  # this run's timings only (no stale notebook names)
     for name in NOTEBOOK_DIRS:
         target = EXECUTED / name
@@ -101,6 +103,7 @@ def _unit(nodeid: str) -> str:
     return nodeid if path in SPREAD else TOGETHER.get(path, path)
 
 
+@pytest.hookimpl(optionalhook=True)  # a run without xdist has no such hook
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadscope`` with looplab's units (xdist's own ``loadgroup`` marks are ignored on pytest 9)."""
     if config.getvalue("dist") != "loadscope":

@@ -387,21 +387,33 @@ def test(args: list[str]) -> int:
         return test_on(args[at + 1])
     if args:
         return _pytest(args)
-    # Three workers on two cores: a third of the tests' time is spent waiting (on a network delay, a
-    # keep-alive, a server starting), and three workers fill it. conftest.py orders the tests, longest first.
+    # Three workers on two cores: with two, a quarter of the cores' time went idle (tests waiting on a network
+    # delay, a keep-alive, a server starting); three keep both busy. conftest.py orders the tests, longest first.
     first = _pytest(["-n", "3", "--dist", "loadscope", "--no-loadscope-reorder", "tests", "build/executed/notebooks", "build/executed/solutions"])
     say("restart-safety: every notebook and solution again, in the folder its first run left behind; beside it, "
         "the website is built from the notebooks just executed and checked (its output follows)")
     # The notebooks only: files their first run wrote there (notebook 07's test file) are not tests.
     copies = sorted(str(p.relative_to(ROOT)) for d in ("notebooks", "solutions") for p in (ROOT / "build" / "executed" / d).glob("*.ipynb"))
+    if not copies:
+        print("run.py: no executed notebook in build/executed/: the first phase ran none; that is a failure.",
+              file=sys.stderr)
+        return 1
     site_log = ROOT / "build" / "site-tests.log"  # the second pass writes no notebook, so the site can read them
     with open(site_log, "w") as log:
-        site = subprocess.Popen([python(), "-m", "pytest", "tests_site"], cwd=ROOT, stdout=log,  # noqa: S603
-                                stderr=subprocess.STDOUT)
+        site = subprocess.Popen([python(), "-m", "pytest", "-p", "no:cacheprovider", "tests_site"], cwd=ROOT,  # noqa: S603
+                                stdout=log, stderr=subprocess.STDOUT)
         try:
             again = _pytest(["-n", "2", *copies], env={"LOOPLAB_RERUN": "1"})
-        finally:
-            second = site.wait()
+        except BaseException:  # Ctrl-C (or a signal to run.py alone): the website's run stops too
+            site.send_signal(signal.SIGINT)
+            try:
+                site.wait(30)
+            except subprocess.TimeoutExpired:
+                site.kill()
+                site.wait()
+            print(site_log.read_text(), end="", flush=True)
+            raise
+        second = site.wait()
     print(site_log.read_text(), end="", flush=True)
     if second == 5:
         print("run.py: pytest collected no website tests; that is a failure, not a pass.", file=sys.stderr)

@@ -72,3 +72,13 @@ def test_no_process_builds_jsonschemas_iri_grammars_it_never_uses():
             "print(sorted(m for m in ('rfc3987_syntax', 'lark') if m in sys.modules))")
     imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert imported.strip() == "[]"
+
+
+def test_a_pytest_run_here_does_not_import_hypothesis():
+    """Hypothesis's pytest plugin imports all of Hypothesis (about 1 s of CPU) at the end of every run,
+    and the suite starts over a hundred pytest runs: pyproject's addopts turn the plugin off (the
+    module that uses Hypothesis imports it itself)."""
+    code = ("import sys, pytest; pytest.main(['-q', '--co', '-p', 'no:cacheprovider', 'tests/test_layers.py']); "
+            "print('HYPOTHESIS', 'hypothesis' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120).stdout
+    assert "HYPOTHESIS False" in out, out[-2000:]

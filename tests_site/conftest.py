@@ -1,4 +1,5 @@
-"""The website's tests run last (pyproject's testpaths order): the site is built from the notebooks
+"""The website's tests run after the notebooks' first run (pyproject's testpaths order; ``run.py test``
+runs them beside the restart pass, which writes no notebook): the site is built from the notebooks
 the same test run has just executed."""
 
 from __future__ import annotations

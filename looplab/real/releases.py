@@ -216,9 +216,9 @@ def ensure_release(version: str, *, quiet: bool = False, base: ClientEnv = INCID
             f"into {target.relative_to(ROOT)}/ (an overlay on {base.folder.name}/, openai from there)")
         requirements_file = partial / ".requirements.txt"
         requirements_file.write_text("\n".join(requirements) + "\n")
-        # Compiled once here, so that the release's server starts fast; not where Python is told to write no
-        # bytecode (PYTHONDONTWRITEBYTECODE: the offline set-up tests, which would spend half their time on it).
-        compile_bytecode = [] if os.environ.get("PYTHONDONTWRITEBYTECODE") else ["--compile-bytecode"]
+        # Compiled once here, so that the release's server starts fast; not for the offline set-up tests
+        # (LOOPLAB_NO_COMPILE_BYTECODE=1: their copies are thrown away, and compiling was half their CPU).
+        compile_bytecode = [] if os.environ.get("LOOPLAB_NO_COMPILE_BYTECODE") == "1" else ["--compile-bytecode"]
         command = [str(_uv()), "pip", "install", "--python", str(python), "--target", str(partial), "--no-deps",
                    *compile_bytecode, "-r", str(requirements_file)]
         if quiet:
