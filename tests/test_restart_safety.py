@@ -40,3 +40,21 @@ def test_a_second_run_in_the_same_folder_catches_a_notebook_that_appends(tmp_pat
 def test_run_py_runs_the_second_pass():
     source = open("run.py").read()
     assert '"LOOPLAB_RERUN": "1"' in source and "build/executed/notebooks" in source
+
+
+def test_the_suites_scheduling_names_modules_that_exist():
+    """conftest.py's scheduler keeps the room's modules in one unit (two rooms at once interfere) and
+    starts the longest modules first: a renamed module would silently leave its unit, so every name
+    it lists must be a test module, and a spread module's tests each form a unit of their own."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("root_conftest", root / "conftest.py")
+    scheduling = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scheduling)
+    named = {*scheduling.SPREAD, *scheduling.TOGETHER, *scheduling.LONGEST_FIRST}
+    assert [p for p in sorted(named) if not (root / p).is_file()] == []
+    assert len({scheduling._unit(f"{p}::test_x") for p in scheduling.TOGETHER}) == 1
+    assert scheduling._unit("tests/test_stack.py::a") != scheduling._unit("tests/test_stack.py::b")
+    assert scheduling._unit("tests/test_cli.py::a") == scheduling._unit("tests/test_cli.py::b")
