@@ -11,15 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..project import ROOT
+from .i18n import in_language as _zh
 
 DATA = ROOT / "docs" / "data" / "room-capacity.json"
 PLAN_FOR = (12, 30)
 HEADROOM = 1.25  # memory: a quarter more than the worst learner measured
 SLOWDOWN_OK = 1.5  # cores: a lab may take up to 1.5x as long as for a learner alone
-
-
-def _zh(lang: str, en: str, zh: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def planning(data: dict) -> list[dict]:

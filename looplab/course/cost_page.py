@@ -8,14 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from ..project import ROOT
+from .i18n import in_language as _zh
 
 
 class CostsMissing(Exception):
     """The recording is missing or broken: the message says how to record it."""
-
-
-def _zh(lang: str, en: str, zh: str) -> str:
-    return zh if lang == "zh" else en
 
 
 RECORDED_COSTS = ROOT / "docs" / "data" / "strategy-costs.json"

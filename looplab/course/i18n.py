@@ -38,6 +38,11 @@ from . import labs
 from .episodes import ROOT
 
 LANGUAGES = {"zh": "简体中文"}
+
+
+def in_language(lang: str, en: str, zh: str) -> str:
+    """The text for the page being built: ``zh`` on the Chinese pages, ``en`` on every other."""
+    return zh if lang == "zh" else en
 TRANSLATIONS = ROOT / "translations"
 FOLDERS = ("notebooks", "solutions")  # labs/ are generated from solutions/, in every language
 

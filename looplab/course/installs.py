@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from ..project import ROOT
+from .i18n import in_language as _zh
 
 DATA = ROOT / "docs" / "data" / "setup-installs.yml"
 README = ROOT / "README.md"
@@ -33,10 +34,6 @@ _README_BLOCK = re.compile(r"(<!-- looplab:setup-size -->\n)(.*?)(\n<!-- /loopla
 
 def load(path: Path = DATA) -> dict[str, Any]:
     return yaml.safe_load(path.read_text())
-
-
-def _zh(lang: str, en: str, zh: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def _mb(value: float) -> str:
