@@ -276,6 +276,12 @@ class RealVLLMServer(servers.Server):
     def tmpdir(self) -> Path:
         return self.owned[0]
 
+    def stop(self, timeout: float = 30.0) -> None:
+        """As any server's, with a longer grace: on SIGTERM vLLM's API server, engine core and worker
+        shut down in turn and unlink their shared memory (``/dev/shm/psm_*``); on a busy machine that
+        took more than the 5 s other servers get, and SIGKILL then left ~400 MB in /dev/shm."""
+        super().stop(timeout)
+
     def rss_bytes(self) -> int:
         """Resident memory of the whole process group (shared pages counted once per process)."""
         return self._memory(lambda proc: proc.memory_info().rss)
