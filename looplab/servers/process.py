@@ -38,6 +38,7 @@ from .workdirs import owned_dir, sweep
 
 TAG_ENV = "LOOPLAB_SERVER"
 SESSION_ENV = "LOOPLAB_SESSION"
+FORK_SERVER_TAG = "fork-server"  # the tag of a fork server (see :mod:`.forked`), which is not a server
 _PR_SET_PDEATHSIG = 1
 _WORKDIR_PREFIX = "looplab"
 _LIVE: set[Server] = set()
@@ -266,12 +267,17 @@ def start(argv: Sequence[str], *, name: str, health_path: str = "/health", timeo
     child_env.pop(OWNER_ENV, None)
     if die_with_parent:  # the server watches this pid too (where PR_SET_PDEATHSIG does not exist)
         child_env[OWNER_ENV] = str(os.getpid())
+    deadline = time.monotonic() + timeout
+    from . import forked  # imports multiprocessing: only for a process that starts servers
+
     with open(workdir / "server.log", "wb") as log:
-        process = subprocess.Popen(  # noqa: S603
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env,
-            start_new_session=True, preexec_fn=_die_with_parent(os.getpid()) if die_with_parent else None)
+        if forked.forkable(command, child_env, die_with_parent=die_with_parent):
+            process: Any = forked.start(command, child_env, workdir / "server.log", name)
+        else:
+            process = subprocess.Popen(  # noqa: S603
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env,
+                start_new_session=True, preexec_fn=_die_with_parent(os.getpid()) if die_with_parent else None)
     try:
-        deadline = time.monotonic() + timeout
         found = url or _wait_for_url(name, process, workdir, port_file, deadline, f"{health_path} within {timeout:.0f} s")
         if found.startswith("https://") and not url:
             attributes.setdefault("ca_file", ca_file_for(port_file))
@@ -343,6 +349,13 @@ def running(server: Server) -> Iterator[Server]:
         server.stop()
 
 
+def _leads_its_group(pid: int) -> bool:
+    try:
+        return os.getpgid(pid) == pid
+    except OSError:
+        return False
+
+
 def find_tagged(session: str | None = None) -> list[psutil.Process]:
     """Processes tagged as looplab servers (optionally only those of one session), found by scanning."""
     found = []
@@ -351,6 +364,8 @@ def find_tagged(session: str | None = None) -> list[psutil.Process]:
             environ = proc.environ()
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
             continue
+        if environ.get(TAG_ENV) == FORK_SERVER_TAG and not _leads_its_group(proc.pid):
+            continue  # a fork server, not a server: it ends with the process that started it
         if TAG_ENV in environ and (session is None or environ.get(SESSION_ENV) == session):
             with contextlib.suppress(psutil.NoSuchProcess):
                 if proc.status() != psutil.STATUS_ZOMBIE:
