@@ -34,7 +34,7 @@ from multiprocessing import context, forkserver, popen_forkserver, resource_trac
 from pathlib import Path
 from typing import Any
 
-from .process import FORK_SERVER_TAG, SESSION_ENV
+from .serve import FORK_SERVER_TAG, OWNER_ENV, SESSION_ENV, TAG_ENV
 
 DISABLE_ENV = "LOOPLAB_NO_FORK_SERVER"  # =1: every server is exec'd (to compare, or to rule the fork server out)
 # The modules a forked server would otherwise import itself (what `-X importtime` showed a stack and a mock spend).
@@ -88,8 +88,6 @@ class ForkedProcess:
 def _ensure_running() -> None:
     """Start the fork server (tagged, with the modules imported) if it is not running."""
     global _started_with  # noqa: PLW0603 (one fork server per process, like multiprocessing's own)
-    from .process import TAG_ENV
-
     server = forkserver._forkserver  # noqa: SLF001 (its documented behaviour; the singleton has no public handle)
     alive = server._forkserver_pid is not None  # noqa: SLF001
     if alive:
@@ -147,7 +145,6 @@ def _run(module: str, args: list[str], env: dict[str, str], log: str, name: str)
     import ctypes
     import runpy
 
-    from .serve import OWNER_ENV
 
     # Only the starter keeps the fork server alive: a server holding the pipe's end would keep it (and
     # so itself) alive after the starter is gone. The resource tracker's pipe likewise.

@@ -32,13 +32,10 @@ from typing import Any
 
 import psutil
 
-from .serve import OWNER_ENV
+from .serve import FORK_SERVER_TAG, OWNER_ENV, SESSION_ENV, TAG_ENV
 from .tls import ca_file_for
 from .workdirs import owned_dir, sweep
 
-TAG_ENV = "LOOPLAB_SERVER"
-SESSION_ENV = "LOOPLAB_SESSION"
-FORK_SERVER_TAG = "fork-server"  # the tag of a fork server (see :mod:`.forked`), which is not a server
 _PR_SET_PDEATHSIG = 1
 _WORKDIR_PREFIX = "looplab"
 _LIVE: set[Server] = set()

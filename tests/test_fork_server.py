@@ -1,0 +1,102 @@
+"""looplab's own servers are forked from a fork server that has already imported them (Linux), and
+every rule of process hygiene still holds for them: found by their tag, their own process group,
+gone with the process that started them, the starter's script never run again, exit codes and logs
+as before. Anything that cannot be forked faithfully is started as before."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import psutil
+import pytest
+
+from looplab import servers
+from looplab.servers import forked
+from looplab.servers.serve import FORK_SERVER_TAG
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is used on Linux only")
+
+
+def fork_server_of(server: servers.Server) -> psutil.Process:
+    return psutil.Process(server.pid).parent()
+
+
+def test_a_mock_and_a_stack_are_forked_from_one_tagged_fork_server_that_is_not_a_server():
+    with servers.start_mock() as mock, servers.start_stack(vllm_url=mock.base_url, adapter="per_call") as stack:
+        assert isinstance(mock.process, forked.ForkedProcess) and isinstance(stack.process, forked.ForkedProcess)
+        parent = fork_server_of(mock)
+        assert fork_server_of(stack).pid == parent.pid and parent.ppid() == os.getpid()
+        assert "multiprocessing.forkserver" in " ".join(parent.cmdline())
+        assert parent.environ()[servers.TAG_ENV] == FORK_SERVER_TAG
+        tagged = {p.pid for p in servers.find_tagged(os.environ[servers.SESSION_ENV])}
+        assert {mock.pid, stack.pid} <= tagged and parent.pid not in tagged
+        assert os.getpgid(stack.pid) == stack.pid
+        with stack.client() as client:  # the stack forked from it serves, through the adapter, the mock forked from it
+            reply = client.chat.completions.create(model="tiny-llama", messages=[{"role": "user", "content": "hi"}])
+        assert reply.choices[0].message.content
+    # uvicorn stops gracefully on SIGTERM, then raises it again: as when exec'd
+    assert mock.returncode == stack.returncode == -signal.SIGTERM
+    assert "listening on" in stack.log_text()
+
+
+def test_what_cannot_be_forked_faithfully_is_started_as_before(tmp_path):
+    argv = [sys.executable, "-m", "looplab", "mock-vllm"]
+    env = dict(os.environ)
+    assert forked.forkable(argv, env, die_with_parent=True)
+    assert not forked.forkable(argv, env, die_with_parent=False)  # must outlive its starter: the fork server would not
+    assert not forked.forkable(["/other/python", *argv[1:]], env, die_with_parent=True)  # another interpreter
+    assert not forked.forkable([sys.executable, "-m", "http.server"], env, die_with_parent=True)  # not looplab's
+    assert not forked.forkable(argv, {**env, "PYTHONPATH": str(tmp_path)}, die_with_parent=True)  # read at start-up
+    assert not forked.forkable(argv, {**env, servers.SESSION_ENV: "another"}, die_with_parent=True)  # its tag would lie
+    with servers.start_mock(env={"PYTHONWARNINGS": "error::DeprecationWarning"}) as mock:
+        assert isinstance(mock.process, subprocess.Popen)
+
+
+def test_a_failing_forked_server_reports_its_exit_code_and_log(mock_vllm):
+    with pytest.raises(servers.ServerError, match=r"(?s)stack exited with code 1 before it was ready.*"
+                                                  r"not served by vLLM.*its log.*initialising PerCallAdapter"):
+        servers.start_stack(vllm_url=mock_vllm.base_url, adapter="per_call", models=["no-such-model"], timeout=20)
+
+
+SCRIPT = textwrap.dedent("""
+    import sys
+    from looplab import servers
+    print("top-level code ran", flush=True)
+    mock = servers.start_mock()
+    print(type(mock.process).__name__, mock.pid, servers.http_get(mock.url + "/health", timeout=5)[0], flush=True)
+    if sys.argv[1:] == ["keep"]:
+        sys.stdin.read()  # block until killed
+    mock.stop()
+""")
+
+
+def test_the_starters_script_is_not_run_again_in_a_forked_server(tmp_path):
+    script = tmp_path / "starts_a_mock.py"
+    script.write_text(SCRIPT)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("top-level code ran") == 1
+    assert "ForkedProcess" in result.stdout and " 200" in result.stdout
+
+
+def test_killing_the_starter_takes_the_fork_server_and_its_servers(tmp_path):
+    script = tmp_path / "starts_a_mock.py"
+    script.write_text(SCRIPT)
+    starter = subprocess.Popen([sys.executable, str(script), "keep"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True, cwd=tmp_path)
+    try:
+        assert starter.stdout.readline().strip() == "top-level code ran"
+        kind, pid, status = starter.stdout.readline().split()
+        assert (kind, status) == ("ForkedProcess", "200")
+        mock = psutil.Process(int(pid))
+        fork_server = mock.parent()
+        starter.kill()  # no cleanup code runs in the starter
+        starter.wait(10)
+        fork_server.wait(timeout=10)  # raises TimeoutExpired if it outlived its starter
+        mock.wait(timeout=10)
+    finally:
+        starter.kill()
