@@ -9,14 +9,15 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
+from pathlib import Path
 
 import psutil
 import pytest
 
 from looplab import servers
 from looplab.servers import forked
-from looplab.servers.serve import FORK_SERVER_TAG
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is used on Linux only")
 
@@ -30,11 +31,14 @@ def test_a_mock_and_a_stack_are_forked_from_one_tagged_fork_server_that_is_not_a
         assert isinstance(mock.process, forked.ForkedProcess) and isinstance(stack.process, forked.ForkedProcess)
         parent = fork_server_of(mock)
         assert fork_server_of(stack).pid == parent.pid and parent.ppid() == os.getpid()
-        assert "multiprocessing.forkserver" in " ".join(parent.cmdline())
-        assert parent.environ()[servers.TAG_ENV] == FORK_SERVER_TAG
+        assert forked.MARKER in " ".join(parent.cmdline()) and os.getpgid(parent.pid) != parent.pid
+        assert parent.environ().get(servers.SESSION_ENV) == os.environ[servers.SESSION_ENV]
+        assert servers.TAG_ENV not in os.environ  # the starter's environment is left alone
         tagged = {p.pid for p in servers.find_tagged(os.environ[servers.SESSION_ENV])}
         assert {mock.pid, stack.pid} <= tagged and parent.pid not in tagged
         assert os.getpgid(stack.pid) == stack.pid
+        # its socket's folder is one the sweep removes once this process is gone (multiprocessing's own would stay)
+        assert list(Path(tempfile.gettempdir()).glob(f"looplab-mp-{os.getpid()}-*/listener-*"))
         with stack.client() as client:  # the stack forked from it serves, through the adapter, the mock forked from it
             reply = client.chat.completions.create(model="tiny-llama", messages=[{"role": "user", "content": "hi"}])
         assert reply.choices[0].message.content
@@ -52,8 +56,28 @@ def test_what_cannot_be_forked_faithfully_is_started_as_before(tmp_path):
     assert not forked.forkable([sys.executable, "-m", "http.server"], env, die_with_parent=True)  # not looplab's
     assert not forked.forkable(argv, {**env, "PYTHONPATH": str(tmp_path)}, die_with_parent=True)  # read at start-up
     assert not forked.forkable(argv, {**env, servers.SESSION_ENV: "another"}, die_with_parent=True)  # its tag would lie
+    assert not forked.forkable(argv, {**env, "LOOPLAB_SSL_PLATFORM": "macos"}, die_with_parent=True)  # read at import
+    assert forked.forkable(argv, {**env, "PYTEST_CURRENT_TEST": "another test"}, die_with_parent=True)
     with servers.start_mock(env={"PYTHONWARNINGS": "error::DeprecationWarning"}) as mock:
         assert isinstance(mock.process, subprocess.Popen)
+    started_with_options = subprocess.run([sys.executable, "-W", "error::UserWarning", "-c", STARTS_ONE],
+                                          capture_output=True, text=True, timeout=60)
+    assert started_with_options.stdout.split() == ["Popen", "200"], started_with_options.stderr
+
+
+STARTS_ONE = ("from looplab import servers\nwith servers.start_mock() as m:\n"
+              "    print(type(m.process).__name__, servers.http_get(m.url + '/health', timeout=5)[0])")
+
+
+def test_a_fork_server_that_died_is_started_again():
+    with servers.start_mock() as first:
+        fork_server = fork_server_of(first)
+    fork_server.kill()  # e.g. a Jupyter interrupt reaching it while it was still importing
+    fork_server.wait(10)
+    with servers.start_mock() as second:
+        assert isinstance(second.process, forked.ForkedProcess)
+        assert fork_server_of(second).pid != fork_server.pid
+        assert servers.http_get(second.url + "/health", timeout=5)[0] == 200
 
 
 def test_a_failing_forked_server_reports_its_exit_code_and_log(mock_vllm):
@@ -98,5 +122,7 @@ def test_killing_the_starter_takes_the_fork_server_and_its_servers(tmp_path):
         starter.wait(10)
         fork_server.wait(timeout=10)  # raises TimeoutExpired if it outlived its starter
         mock.wait(timeout=10)
+        with servers.start_mock():  # any next start (here or in any process) sweeps what a killed starter left
+            assert not list(Path(tempfile.gettempdir()).glob(f"looplab-mp-{starter.pid}-*"))
     finally:
         starter.kill()

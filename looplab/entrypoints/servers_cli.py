@@ -94,6 +94,7 @@ class CleanupCommand:
     @staticmethod
     def run(args: argparse.Namespace) -> int:
         from ..servers import cleanup, find_tagged
+        from ..servers.forked import MARKER
 
         procs = find_tagged(args.session)
         if not procs:
@@ -101,7 +102,10 @@ class CleanupCommand:
             return 0
         for proc in procs:
             try:
-                print(f"stopping pid {proc.pid}: {' '.join(proc.cmdline())[:120]}")
+                command = " ".join(proc.cmdline())
+                if MARKER in command:  # a forked server shows its fork server's command line: name it instead
+                    command = f"looplab {proc.name()} (forked by pid {proc.ppid()})"
+                print(f"stopping pid {proc.pid}: {command[:120]}")
             except Exception:  # noqa: BLE001 (it may have exited meanwhile)
                 print(f"stopping pid {proc.pid}")
         stopped = cleanup(args.session)

@@ -2,54 +2,80 @@
 
 A mock or a stack started with ``python -m looplab ...`` spends most of its start-up importing
 (``openai``, FastAPI, uvicorn: about a CPU-second for a stack); a test run or a notebook starts
-hundreds of them. So on Linux, :func:`looplab.servers.process.start` asks Python's own fork
-server (:mod:`multiprocessing`'s ``forkserver`` start method, one per starting process, started
-on first use) to fork a copy in which those modules are already imported, and runs the same
+hundreds of them. So on Linux, :func:`looplab.servers.process.start` asks a fork server of its own
+(Python's :mod:`multiprocessing` ``ForkServer``, one per starting process, started on first use and
+again if it dies) to fork a copy in which those modules are already imported, and runs the same
 command line there (:func:`runpy.run_module`, as ``-m`` does). What the server does is unchanged:
-the same code, its own process group, its log, its environment, its working folder.
+the same code, its own process group, its log, its environment, its working folder, the
+``sys.path`` that ``python -m`` would give it.
 
 How the process rules of :mod:`.process` still hold:
 
 * **Dies with its starter.** The fork server lives exactly as long as the process that started it
   (it ends when that process's end of a pipe closes; each forked server closes its copy at once);
-  each forked server dies with the fork server (``PR_SET_PDEATHSIG``, and the parent watch of
-  :mod:`.serve`, pointed at the fork server).
-* **Found by its tag.** ``/proc/PID/environ`` of a forked process is its fork server's, so the fork
-  server starts tagged (``LOOPLAB_SERVER=fork-server`` and the starter's ``LOOPLAB_SESSION``);
-  :func:`~.process.find_tagged` counts a process with that tag only when it leads its own process
-  group, as every forked server does and the fork server never does.
-* Anything else runs as before (:func:`forkable` says what): another interpreter, a server that
-  must outlive its starter, a changed ``PYTHON*`` variable or session, not Linux.
+  each forked server dies with the fork server (``PR_SET_PDEATHSIG``, checked after it is set, and
+  the parent watch of :mod:`.serve`, pointed at the fork server).
+* **Found by scanning.** A forked process's ``/proc/PID/cmdline`` and ``environ`` are its fork
+  server's: the command line names this module (:data:`MARKER`) and the environment holds the
+  starter's ``LOOPLAB_SESSION``. :func:`~.process.find_tagged` counts such a process when it leads
+  its own process group, as every forked server does and the fork server never does. Nothing is
+  changed in the starter's environment.
+* **Anything else is started as before** (:func:`forkable` says what): another interpreter or
+  module, a server that must outlive its starter, a starter run with interpreter options (``-W``,
+  ``-X``, ``-O``...), an environment other than the one the fork server started with (a server
+  could read it at import), not Linux; and a fork server that fails to start.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
-from multiprocessing import context, forkserver, popen_forkserver, resource_tracker, spawn
+from multiprocessing import context, forkserver, popen_forkserver, process, reduction, resource_tracker, util
 from pathlib import Path
 from typing import Any
 
-from .serve import FORK_SERVER_TAG, OWNER_ENV, SESSION_ENV, TAG_ENV
+from .serve import OWNER_ENV, TAG_ENV
+from .workdirs import owned_dir
 
+MARKER = "looplab.servers.forked"  # in every fork server's command line (its preload list)
 DISABLE_ENV = "LOOPLAB_NO_FORK_SERVER"  # =1: every server is exec'd (to compare, or to rule the fork server out)
 # The modules a forked server would otherwise import itself (what `-X importtime` showed a stack and a mock spend).
-PRELOAD = ["ctypes", "runpy", "openai", "fastapi", "uvicorn", "psutil", "looplab.entrypoints.cli", "looplab.entrypoints.servers_cli",
-           "looplab.mock_vllm", "looplab.mock_vllm.connections", "looplab.stack", "looplab.stack.app",
-           "looplab.adapters", "looplab.servers.serve", "looplab.servers.latency_proxy"]
-# `python -m MODULE` commands that may be forked: looplab's own servers.
-FORKABLE = {"looplab", "looplab.servers.latency_proxy"}
+# Not the modules run as `-m` themselves (runpy would run a second copy of one already imported).
+PRELOAD = [MARKER, "ctypes", "runpy", "openai", "fastapi", "uvicorn", "psutil", "looplab.entrypoints.cli",
+           "looplab.entrypoints.servers_cli", "looplab.mock_vllm", "looplab.mock_vllm.connections", "looplab.stack",
+           "looplab.stack.app", "looplab.adapters", "looplab.servers.serve"]
+FORKABLE = {"looplab", "looplab.servers.latency_proxy"}  # `python -m MODULE`: looplab's own servers
+# Differences a forked server may have from its fork server's environment: set per server, or per test.
+_PER_SERVER = {TAG_ENV, OWNER_ENV, "PYTHONUNBUFFERED", "PYTEST_CURRENT_TEST"}
 _PR_SET_PDEATHSIG, _PR_SET_NAME = 1, 15
-_started_with: dict[str, str] | None = None  # the environment the fork server was started with
+
+_LOCK = threading.Lock()
+_FORK_SERVER = forkserver.ForkServer()  # our own, not multiprocessing's shared one (set up by others' code)
+_FORK_SERVER.set_forkserver_preload(PRELOAD)
+_started: dict[str, Any] = {"pid": None, "env": None, "path": None}  # the running fork server's
 
 
-def _python_variables(env: dict[str, str]) -> dict[str, str]:
-    """What the interpreter reads at start-up (a forked server cannot read it again)."""
-    return {k: v for k, v in env.items() if k.startswith("PYTHON") and k != "PYTHONUNBUFFERED"}
+def _comparable(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k not in _PER_SERVER}
+
+
+def _plain_interpreter() -> bool:
+    """Whether this process was started without interpreter options an exec'd server would not get
+    (``-u`` and ``-B`` change nothing a server does)."""
+    for arg in sys.orig_argv[1:]:
+        if not arg.startswith("-") or arg == "-" or arg.startswith(("-c", "-m")):
+            return True
+        if set(arg[1:]) - set("uB"):
+            return False
+    return True
 
 
 def forkable(argv: Sequence[str], env: dict[str, str], *, die_with_parent: bool) -> bool:
@@ -58,16 +84,15 @@ def forkable(argv: Sequence[str], env: dict[str, str], *, die_with_parent: bool)
         return False
     if len(argv) < 3 or argv[0] != sys.executable or argv[1] != "-m" or argv[2] not in FORKABLE:
         return False
-    reference = _started_with if _started_with is not None else dict(os.environ)
-    return (_python_variables(env) == _python_variables(reference)
-            and env.get(SESSION_ENV) == reference.get(SESSION_ENV))
+    reference = _started["env"] if _started["pid"] is not None else dict(os.environ)
+    return _plain_interpreter() and _comparable(env) == _comparable(reference)
 
 
 class ForkedProcess:
     """A forked server, with the part of :class:`subprocess.Popen` that :mod:`.process` uses."""
 
-    def __init__(self, process: Any, args: Sequence[str]) -> None:
-        self._process, self.args, self.pid = process, list(args), process.pid
+    def __init__(self, process_: Any, args: Sequence[str]) -> None:
+        self._process, self.args, self.pid = process_, list(args), process_.pid
 
     def poll(self) -> int | None:
         """Its exit code (negative: the signal that ended it), None while it runs."""
@@ -86,65 +111,86 @@ class ForkedProcess:
 
 
 def _ensure_running() -> None:
-    """Start the fork server (tagged, with the modules imported) if it is not running."""
-    global _started_with  # noqa: PLW0603 (one fork server per process, like multiprocessing's own)
-    server = forkserver._forkserver  # noqa: SLF001 (its documented behaviour; the singleton has no public handle)
-    alive = server._forkserver_pid is not None  # noqa: SLF001
-    if alive:
-        with contextlib.suppress(ChildProcessError):
-            alive = os.waitpid(server._forkserver_pid, os.WNOHANG)[0] == 0  # noqa: SLF001
-    if not alive:  # (again): it inherits the environment as it is now, tagged
-        forkserver.set_forkserver_preload(PRELOAD)
-        before = os.environ.get(TAG_ENV)
-        os.environ[TAG_ENV] = FORK_SERVER_TAG
-        try:
-            server.ensure_running()
-            _started_with = {k: v for k, v in os.environ.items() if k != TAG_ENV}
-        finally:
-            if before is None:
-                os.environ.pop(TAG_ENV, None)
-            else:
-                os.environ[TAG_ENV] = before
-
-
-_LAUNCH = threading.Lock()
+    """Start the fork server if it is not running (multiprocessing notices a dead one and starts another)."""
+    config = process.current_process()._config  # noqa: SLF001
+    if config.get("tempdir") is None:  # where its socket lives: a folder swept once this process is gone
+        folder = str(owned_dir(Path(tempfile.gettempdir()), "looplab-mp"))  # (multiprocessing's own would stay)
+        config["tempdir"] = folder
+        util.Finalize(None, shutil.rmtree, args=(folder, True), exitpriority=-100)
+    remembered = context._default_context._actual_context  # noqa: SLF001 (restored: see below)
+    try:
+        _FORK_SERVER.ensure_running()
+    except ChildProcessError:  # a dead fork server someone else reaped (multiprocessing expects to): forget it
+        with contextlib.suppress(OSError):
+            os.close(_FORK_SERVER._forkserver_alive_fd)  # noqa: SLF001
+        _FORK_SERVER._forkserver_address = _FORK_SERVER._forkserver_alive_fd = None  # noqa: SLF001
+        _FORK_SERVER._forkserver_pid = None  # noqa: SLF001
+        _FORK_SERVER.ensure_running()
+    # ensure_running fixes multiprocessing's default start method as a side effect: a caller's own
+    # set_start_method() later would fail. Leave it as it was.
+    context._default_context._actual_context = remembered  # noqa: SLF001
+    pid = _FORK_SERVER._forkserver_pid  # noqa: SLF001
+    if pid != _started["pid"]:
+        tail = subprocess.run([sys.executable, "-c", "import sys, json; print(json.dumps(sys.path[1:]))"],
+                              capture_output=True, text=True, check=True, timeout=60).stdout
+        _started.update(pid=pid, env=dict(os.environ), path=json.loads(tail))
 
 
 class _Launch(popen_forkserver.Popen):
-    """multiprocessing's fork-server ``Popen``, minus one step: a forked child would first import the
-    starter's ``__main__`` again (a script, a notebook's launcher) and run its top-level code. A
-    server needs none of it, so that part of the start-up data the child receives is left out."""
+    """multiprocessing's fork-server ``Popen``, on our fork server, with only the start-up data a
+    server needs: not the starter's ``__main__`` (a forked child would import it again and run a
+    script's top-level code), ``sys.argv`` or ``sys.path``, but ``python -m``'s own path."""
 
     def _launch(self, process_obj: Any) -> None:
-        full = spawn.get_preparation_data
-        spawn.get_preparation_data = lambda name: {k: v for k, v in full(name).items() if not k.startswith("init_main_")}
+        prep_data = {"name": process_obj._name, "authkey": process.current_process().authkey,  # noqa: SLF001
+                     "sys_path": [os.getcwd(), *_started["path"]], "sys_argv": ["-m"], "dir": os.getcwd(),
+                     "orig_dir": process.ORIGINAL_DIR}
+        buf = io.BytesIO()
+        context.set_spawning_popen(self)
         try:
-            super()._launch(process_obj)
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
         finally:
-            spawn.get_preparation_data = full
+            context.set_spawning_popen(None)
+        self.sentinel, w = _FORK_SERVER.connect_to_new_process(self._fds)
+        parent_w = os.dup(w)  # the child watches it to know its parent
+        self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
 
 
-class _ServerProcess(context.ForkServerProcess):
+class _ServerProcess(process.BaseProcess):
+    _start_method = "forkserver"
+
     @staticmethod
     def _Popen(process_obj: Any) -> Any:  # noqa: N802 (multiprocessing's name)
         return _Launch(process_obj)
 
 
-def start(argv: Sequence[str], env: dict[str, str], log: Path, name: str) -> ForkedProcess:
-    """Fork a server running ``argv`` (``python -m MODULE ARGS...``) with ``env``, its output in ``log``."""
-    with _LAUNCH:
-        _ensure_running()
-        process = _ServerProcess(target=_run, args=(argv[2], list(argv[3:]), env, str(log), name),
-                                 name=f"looplab-{name}", daemon=True)
-        process.start()
-    return ForkedProcess(process, argv)
+def start(argv: Sequence[str], env: dict[str, str], log: Path, name: str) -> ForkedProcess | None:
+    """Fork a server running ``argv`` (``python -m MODULE ARGS...``) with ``env``, its output in ``log``;
+    None when that cannot be done faithfully here (the caller then starts it the usual way)."""
+    with _LOCK:
+        try:
+            _ensure_running()
+        except (OSError, subprocess.SubprocessError, ValueError):
+            return None
+        if _comparable(env) != _comparable(_started["env"]):  # a fork server started again, elsewhere
+            return None
+        server = _ServerProcess(target=_run, args=(argv[2], list(argv[3:]), env, str(log), name, _started["pid"]),
+                                name=f"looplab-{name}", daemon=True)
+        server.start()
+        # Stopped by looplab (Server.stop, or its exit handler: SIGTERM, then SIGKILL), not by multiprocessing's
+        # exit handler, which would wait for it without a time limit.
+        process._children.discard(server)  # noqa: SLF001
+    return ForkedProcess(server, argv)
 
 
-def _run(module: str, args: list[str], env: dict[str, str], log: str, name: str) -> None:
+def _run(module: str, args: list[str], env: dict[str, str], log: str, name: str, fork_server: int) -> None:
     """In the forked process: become the server ``python -m module args`` would have been."""
     import ctypes
     import runpy
-
 
     # Only the starter keeps the fork server alive: a server holding the pipe's end would keep it (and
     # so itself) alive after the starter is gone. The resource tracker's pipe likewise.
@@ -158,15 +204,16 @@ def _run(module: str, args: list[str], env: dict[str, str], log: str, name: str)
     os.setsid()  # its own process group, like start_new_session=True
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, 15)  # SIGTERM when the fork server goes
+    if os.getppid() != fork_server:  # it went before that took effect
+        os._exit(1)
     libc.prctl(_PR_SET_NAME, name.encode()[:15])
     os.environ.clear()
-    os.environ.update({**env, OWNER_ENV: str(os.getppid())})  # its parent watch watches the fork server
+    os.environ.update({**env, OWNER_ENV: str(fork_server)})  # its parent watch watches the fork server
     fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
     sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115 (the process's own)
     sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
-    sys.path.insert(0, os.getcwd())  # as `python -m` does
     sys.argv = ["-m", *args]
     runpy.run_module(module, run_name="__main__", alter_sys=True)

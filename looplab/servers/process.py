@@ -32,7 +32,7 @@ from typing import Any
 
 import psutil
 
-from .serve import FORK_SERVER_TAG, OWNER_ENV, SESSION_ENV, TAG_ENV
+from .serve import OWNER_ENV, SESSION_ENV, TAG_ENV
 from .tls import ca_file_for
 from .workdirs import owned_dir, sweep
 
@@ -268,9 +268,10 @@ def start(argv: Sequence[str], *, name: str, health_path: str = "/health", timeo
     from . import forked  # imports multiprocessing: only for a process that starts servers
 
     with open(workdir / "server.log", "wb") as log:
+        process: Any = None
         if forked.forkable(command, child_env, die_with_parent=die_with_parent):
-            process: Any = forked.start(command, child_env, workdir / "server.log", name)
-        else:
+            process = forked.start(command, child_env, workdir / "server.log", name)
+        if process is None:
             process = subprocess.Popen(  # noqa: S603
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env,
                 start_new_session=True, preexec_fn=_die_with_parent(os.getpid()) if die_with_parent else None)
@@ -346,11 +347,18 @@ def running(server: Server) -> Iterator[Server]:
         server.stop()
 
 
-def _leads_its_group(pid: int) -> bool:
+def _fork_server_family(proc: psutil.Process) -> bool | None:
+    """For a fork server of :mod:`.forked` or a server it forked (both have its command line): whether
+    it is a forked server, which leads its own process group (the fork server never does); None for
+    any other process."""
+    from .forked import MARKER
+
     try:
-        return os.getpgid(pid) == pid
-    except OSError:
-        return False
+        if not any(MARKER in part for part in proc.cmdline()):
+            return None
+        return os.getpgid(proc.pid) == proc.pid
+    except (OSError, psutil.Error):
+        return None
 
 
 def find_tagged(session: str | None = None) -> list[psutil.Process]:
@@ -361,9 +369,10 @@ def find_tagged(session: str | None = None) -> list[psutil.Process]:
             environ = proc.environ()
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
             continue
-        if environ.get(TAG_ENV) == FORK_SERVER_TAG and not _leads_its_group(proc.pid):
-            continue  # a fork server, not a server: it ends with the process that started it
-        if TAG_ENV in environ and (session is None or environ.get(SESSION_ENV) == session):
+        family = _fork_server_family(proc)  # None: not one; else whether it is a forked server
+        if family is False or (TAG_ENV not in environ and family is None):
+            continue  # the fork server itself (it ends with its starter), or not looplab's
+        if session is None or environ.get(SESSION_ENV) == session:
             with contextlib.suppress(psutil.NoSuchProcess):
                 if proc.status() != psutil.STATUS_ZOMBIE:
                     found.append(proc)

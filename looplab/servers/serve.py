@@ -23,11 +23,10 @@ from typing import Any
 import uvicorn
 
 # The environment every looplab server process gets: its tag (its name), the session of its starter,
-# and the pid of the process it dies with. A fork server (:mod:`.forked`) carries the tag below.
+# and the pid of the process it dies with (:mod:`.forked` says how a forked server is found instead).
 TAG_ENV = "LOOPLAB_SERVER"
 SESSION_ENV = "LOOPLAB_SESSION"
 OWNER_ENV = "LOOPLAB_OWNER_PID"
-FORK_SERVER_TAG = "fork-server"
 LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
 
 
