@@ -42,6 +42,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from ..servers.workdirs import sweep
+
+    sweep(Path(tempfile.gettempdir()), "looplab")  # folders of starters killed meanwhile (a fork server's socket)
     session_tag = os.environ.get(servers.SESSION_ENV)
     leftovers = servers.find_tagged(session_tag)
     if leftovers:
