@@ -475,58 +475,67 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def _until_interrupted(process: subprocess.Popen | None = None) -> None:
-    """Block until Ctrl-C or SIGTERM (or until ``process`` ends)."""
+def _interruptible() -> None:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt from here on (even when started with SIGINT ignored), so
+    a command stops what it started cleanly whenever the user interrupts it, during start-up too."""
     def on_signal(signum, frame):  # noqa: ARG001
         raise KeyboardInterrupt
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, on_signal)
-    try:
-        if process is not None and process.stderr is not None:
-            for _ in process.stderr:  # drain the log so the child never blocks on a full pipe
-                pass
-            process.wait()
-        else:
-            signal.pause()
-    except KeyboardInterrupt:
-        pass
+
+
+def _until_interrupted(process: subprocess.Popen | None = None) -> None:
+    """Block until Ctrl-C or SIGTERM (or until ``process`` ends); the caller has called _interruptible()."""
+    if process is not None and process.stderr is not None:
+        for _ in process.stderr:  # drain the log so the child never blocks on a full pipe
+            pass
+        process.wait()
+    else:
+        signal.pause()
 
 
 def workshop(args: list[str]) -> int:
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
+    _interruptible()
     port, token = _free_port(), secrets.token_hex(16)
     session = f"workshop-{secrets.token_hex(8)}"  # tags every server the notebooks start, so cleanup
     env = {**os.environ, "LOOPLAB_SESSION": session}  # stops ours and nobody else's
     as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers, CI
-    lab = subprocess.Popen(  # noqa: S603
-        [python(), "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}", *as_root, *args],
-        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        preexec_fn=_die_with_this_process())
-    url = f"http://127.0.0.1:{port}/lab/tree/notebooks?token={token}"
-    assert lab.stderr is not None
-    startup = []
-    for line in lab.stderr:  # wait until JupyterLab says it is serving
-        startup.append(line)
-        if "is running at" in line:
-            break
-    else:
-        lab.wait()
-        print("".join(startup[-20:]), file=sys.stderr)
-        print(f"run.py: JupyterLab did not start (exit code {lab.returncode}).", file=sys.stderr)
-        return lab.returncode or 1
-    _wait_for_port(port, lab)
-    site = _serve_site()
-    website = (f"  Website:    {site[1]}" if site else
-               "  Website:    not built yet: `python3 run.py site` builds and serves it")
-    chinese = url.replace("/lab/tree/notebooks", "/lab/tree/zh/notebooks")
-    print(f"\n  looplab workshop is running.\n  JupyterLab: {url}\n  简体中文:   {chinese}\n{website}\n"
-          "  Press Ctrl-C to stop.\n", flush=True)
-    try:
+    lab: subprocess.Popen | None = None
+    site: tuple[subprocess.Popen, str] | None = None
+    try:  # from here on, Ctrl-C (even before the banner) stops what has started, and exits 0
+        lab = subprocess.Popen(  # noqa: S603
+            [python(), "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}", *as_root, *args],
+            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            preexec_fn=_die_with_this_process())
+        url = f"http://127.0.0.1:{port}/lab/tree/notebooks?token={token}"
+        assert lab.stderr is not None
+        startup = []
+        for line in lab.stderr:  # wait until JupyterLab says it is serving
+            startup.append(line)
+            if "is running at" in line:
+                break
+        else:
+            lab.wait()
+            print("".join(startup[-20:]), file=sys.stderr)
+            print(f"run.py: JupyterLab did not start (exit code {lab.returncode}).", file=sys.stderr)
+            return lab.returncode or 1
+        _wait_for_port(port, lab)
+        site = _serve_site()
+        website = (f"  Website:    {site[1]}" if site else
+                   "  Website:    not built yet: `python3 run.py site` builds and serves it")
+        chinese = url.replace("/lab/tree/notebooks", "/lab/tree/zh/notebooks")
+        print(f"\n  looplab workshop is running.\n  JupyterLab: {url}\n  简体中文:   {chinese}\n{website}\n"
+              "  Press Ctrl-C to stop.\n", flush=True)
         _until_interrupted(lab)
+    except KeyboardInterrupt:
+        pass
     finally:
-        say("stopping JupyterLab" + (" and the website" if site else ""))
-        _stop(lab)
+        if lab is not None and lab.poll() is None:
+            say("stopping JupyterLab" + (" and the website" if site else ""))
+        if lab is not None:
+            _stop(lab)
         if site:
             _stop(site[0])
         subprocess.call([python(), "-m", "looplab", "cleanup", "--session", session], cwd=ROOT,  # noqa: S603
@@ -569,21 +578,25 @@ def room(args: list[str]) -> int:
 
 def site(args: list[str]) -> int:
     """Execute the notebooks once, build the website from them, and serve it until Ctrl-C."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _interruptible()
     say("executing the notebooks and building the website (a few minutes)")
     code = subprocess.call([python(), "-m", "pytest", "-q", "build/executed/notebooks", "build/executed/solutions",
                             "tests_site/test_site_build.py", *args], cwd=ROOT)  # noqa: S603
     if code != 0:
         print("run.py: the website was not built: see the failures above.", file=sys.stderr)
         return code
-    served = _serve_site()
-    assert served is not None
-    print(f"\n  Website: {served[1]}\n  (also readable without a server: open site/index.html)\n"
-          "  Press Ctrl-C to stop.\n", flush=True)
-    try:
+    served: tuple[subprocess.Popen, str] | None = None
+    try:  # Ctrl-C at any moment from here stops the server and exits 0
+        served = _serve_site()
+        assert served is not None
+        print(f"\n  Website: {served[1]}\n  (also readable without a server: open site/index.html)\n"
+              "  Press Ctrl-C to stop.\n", flush=True)
         _until_interrupted()
+    except KeyboardInterrupt:
+        pass
     finally:
-        _stop(served[0])
+        if served is not None:
+            _stop(served[0])
     say("stopped")
     return 0
 
@@ -633,4 +646,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # Ctrl-C during set-up: one line, no traceback
+        print("\nrun.py: interrupted; run the same command again to go on.", file=sys.stderr)
+        sys.exit(130)

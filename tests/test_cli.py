@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -110,6 +111,34 @@ def test_workshop_command_prints_the_url_and_stops_cleanly_on_ctrl_c():
             port = int(address.split(":")[2].split("/")[0])
             with socket.socket() as sock:
                 assert sock.connect_ex(("127.0.0.1", port)) != 0, f"{address} still answers after Ctrl-C"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_ctrl_c_while_the_workshop_starts_stops_jupyterlab_and_exits_cleanly():
+    """Ctrl-C before the banner (a learner's impatience, or a script that stops the workshop as soon as it has
+    read the banner) stops JupyterLab and exits 0 with no traceback."""
+    import psutil
+
+    from looplab.proofs.verify import wait_until
+
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "workshop", "--no-setup"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        def jupyterlab() -> list[psutil.Process]:
+            with contextlib.suppress(psutil.Error):
+                return [c for c in psutil.Process(proc.pid).children()
+                        if "jupyter" in " ".join(c.cmdline()) and "lab" in c.cmdline()]
+            return []
+        assert wait_until(lambda: jupyterlab(), timeout=60), "the workshop command started no JupyterLab"
+        lab = jupyterlab()[0]
+        os.killpg(proc.pid, signal.SIGINT)  # JupyterLab is starting: no banner yet
+        out = proc.communicate(timeout=60)[0]
+        assert proc.returncode == 0, out
+        assert "Traceback" not in out and "stopped" in out, out
+        assert not lab.is_running() or lab.status() == psutil.STATUS_ZOMBIE, "JupyterLab outlived Ctrl-C"
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

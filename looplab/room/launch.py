@@ -315,17 +315,16 @@ def banner(room: RoomSettings) -> str:
 
 def run(options: Options) -> int:
     room = prepare(options)
+    def on_term(signum, frame):  # noqa: ANN001, ARG001
+        raise KeyboardInterrupt
+
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, on_term)  # a plain kill, even during start-up, stops the room as Ctrl-C does
     become_subreaper()
     hub = start_hub(room)
     try:
         wait_until_up(room, hub)
         print(banner(room), flush=True)
-
-        def on_term(signum, frame):  # noqa: ANN001, ARG001
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, on_term)
         wait_for_exit(hub)
         print(f"looplab room: the hub stopped by itself (exit {hub.returncode}): see {room.home_path / 'hub.log'}",
               file=sys.stderr)
