@@ -80,6 +80,9 @@ def test_concurrent_phase_finishes_every_stream_and_the_mock_logs_each_once(repo
     (["--requests", "many"], "argument --requests: expected a whole number, got 'many'"),
     (["--warmup", "-1"], "argument --warmup: must be at least 0, got -1"),
     (["--target", "vllm"], "argument --target: invalid choice: 'vllm'"),
+    (["--target", "startup", "--pairs", "0"], "argument --pairs: must be at least 1, got 0"),
+    (["--pairs", "3"], "--pairs goes with --target startup"),
+    (["--target", "startup", "--tls", "--requests", "5"], "--requests, --tls do not go with --target startup"),
 ])
 def test_bad_arguments_exit_non_zero_with_a_clear_message(args, message):
     result = looplab_bench(*args, "--json")
@@ -119,3 +122,18 @@ def test_plot_and_vllm_url_belong_to_the_strategies_target():
     result = subprocess.run([sys.executable, "-m", "looplab", "bench", "--plot", "x.png"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "go with --target strategies" in result.stderr
+
+
+def test_startup_bench_starts_every_pair_both_ways_and_counts_the_fork_servers_preload():
+    """The README's forked-versus-exec'd figure comes from this benchmark: both runs serve their request,
+    the forked run's servers really were forked (else the report is not ok), and the preload is counted."""
+    result = looplab_bench("--target", "startup", "--pairs", "1", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] and report["pairs"] == 1
+    runs = report["runs"]
+    for mode in ("exec", "forked"):
+        assert runs[mode]["error_count"] == 0 and runs[mode]["servers_cpu_s"] > 0 and runs[mode]["wall_s"] > 0, runs
+    assert runs["exec"]["fork_server_cpu_s"] is None and runs["forked"]["fork_server_cpu_s"] > 0
+    assert runs["forked"]["cpu_s"] == pytest.approx(runs["forked"]["servers_cpu_s"] + runs["forked"]["fork_server_cpu_s"],
+                                                    abs=0.02)

@@ -1,4 +1,5 @@
-"""The ``looplab bench`` command: ``--target mock`` (the mock's overhead) or ``--target strategies``."""
+"""The ``looplab bench`` command: ``--target mock`` (the mock's overhead), ``--target strategies`` or
+``--target startup`` (what starting a server costs, forked or exec'd)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from .report import emit, guarded
 
-TARGETS = ("mock", "strategies")
+TARGETS = ("mock", "strategies", "startup")
 
 
 def _at_least(minimum: int) -> Callable[[str], int]:
@@ -29,10 +30,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``looplab bench``."""
     p.description = ("Measure the latency a looplab server adds over a bare uvicorn app, on loopback "
                      "(--target mock), or what every adapter strategy costs against a reused client "
-                     "(--target strategies).")
+                     "(--target strategies), or what starting a mock and a stack costs, forked or exec'd "
+                     "(--target startup).")
     p.add_argument("--target", choices=TARGETS, default="mock",
                    help="mock: the mock against a bare uvicorn app; strategies: every adapter strategy "
-                        "against a reused client (default: mock)")
+                        "against a reused client; startup: mock-and-stack pairs started forked and exec'd "
+                        "(default: mock)")
+    p.add_argument("--pairs", type=_at_least(1), metavar="N",
+                   help="startup: mock-and-stack pairs started one after the other, per run (default: 10)")
     p.add_argument("--requests", type=_at_least(1), metavar="N",
                    help="sequential requests measured per server or strategy (default: 300 for mock, 200 for strategies)")
     p.add_argument("--concurrency", type=_at_least(1), metavar="C",
@@ -57,8 +62,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``looplab bench``: 0 when every request succeeded (and the mock's log is exact), else 1."""
+    if args.pairs is not None and args.target != "startup":
+        print("looplab bench: --pairs goes with --target startup", file=sys.stderr)
+        return 2
     if args.target == "strategies":
         return _run_strategies(args)
+    if args.target == "startup":
+        return _run_startup(args)
     if args.vllm_url or args.plot or args.strategies or args.tls or args.rtt_ms or args.conditions:
         print("looplab bench: --vllm-url, --plot, --strategies, --tls, --rtt-ms and --conditions go with --target "
               "strategies", file=sys.stderr)
@@ -107,3 +117,22 @@ def _run_strategies(args: argparse.Namespace) -> int:
     if args.plot:
         report["plot"] = str(strategies.plot(report.get("conditions", [report])[0], args.plot))
     return emit(report, args.json, lambda: strategies.render(report, Console(width=max(Console().width, 150))))
+
+
+def _run_startup(args: argparse.Namespace) -> int:
+    others = {"--requests": args.requests, "--concurrency": args.concurrency, "--vllm-url": args.vllm_url,
+              "--plot": args.plot, "--strategies": args.strategies, "--tls": args.tls, "--rtt-ms": args.rtt_ms,
+              "--conditions": args.conditions}
+    if given := [name for name, value in others.items() if value]:
+        verb = "does" if len(given) == 1 else "do"
+        print(f"looplab bench: {', '.join(given)} {verb} not go with --target startup (it takes --pairs)",
+              file=sys.stderr)
+        return 2
+    from rich.console import Console
+
+    from . import startup
+
+    report = guarded(lambda: startup.measure(args.pairs or 10, None if args.json else Console(stderr=True)))
+    if isinstance(report, int):
+        return report
+    return emit(report, args.json, lambda: startup.render(report, Console()))
