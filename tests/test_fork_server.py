@@ -126,3 +126,29 @@ def test_killing_the_starter_takes_the_fork_server_and_its_servers(tmp_path):
             assert not list(Path(tempfile.gettempdir()).glob(f"looplab-mp-{starter.pid}-*"))
     finally:
         starter.kill()
+
+
+def test_cleanup_finds_a_forked_server_and_names_it_not_its_fork_server(tmp_path):
+    """A forked server's command line is its fork server's; `looplab cleanup` says which server it stops."""
+    script = tmp_path / "starts_a_mock.py"
+    script.write_text(SCRIPT)
+    session = f"test-{os.getpid()}-{tmp_path.name}"
+    starter = subprocess.Popen([sys.executable, str(script), "keep"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True, cwd=tmp_path, env={**os.environ, servers.SESSION_ENV: session})
+    try:
+        assert starter.stdout.readline().strip() == "top-level code ran"
+        kind, pid, _ = starter.stdout.readline().split()
+        assert kind == "ForkedProcess"
+        mock = psutil.Process(int(pid))
+        fork_server = mock.parent()
+        result = subprocess.run([sys.executable, "-m", "looplab", "cleanup", "--session", session],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.splitlines()[0] == f"stopping pid {pid}: looplab mock-vllm (forked by pid {fork_server.pid})"
+        assert "Stopped 1 process(es); 0 left." in result.stdout  # the fork server is not a server: left to its starter
+        mock.wait(timeout=10)
+        assert fork_server.is_running() and starter.poll() is None
+    finally:
+        starter.kill()
+        starter.wait(10)
+        servers.cleanup(session)
