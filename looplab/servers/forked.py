@@ -49,9 +49,15 @@ MARKER = "looplab.servers.forked"  # in every fork server's command line (its pr
 DISABLE_ENV = "LOOPLAB_NO_FORK_SERVER"  # =1: every server is exec'd (to compare, or to rule the fork server out)
 # The modules a forked server would otherwise import itself (what `-X importtime` showed a stack and a mock spend).
 # Not the modules run as `-m` themselves (runpy would run a second copy of one already imported).
+# With the modules they import only once they serve (found the same way, after "listening on"): httpcore2 when
+# the adapter's first client connects, openai's chat resources at the first completion, pydantic.v1 when FastAPI
+# builds the routes, the mock's app and metrics.
 PRELOAD = [MARKER, "ctypes", "runpy", "openai", "fastapi", "uvicorn", "psutil", "looplab.entrypoints.cli",
-           "looplab.entrypoints.servers_cli", "looplab.mock_vllm", "looplab.mock_vllm.connections", "looplab.stack",
-           "looplab.stack.app", "looplab.adapters", "looplab.servers.serve"]
+           "looplab.entrypoints.servers_cli", "looplab.mock_vllm", "looplab.mock_vllm.connections",
+           "looplab.mock_vllm.app", "looplab.mock_vllm.metrics", "looplab.stack", "looplab.stack.app",
+           "looplab.adapters", "looplab.servers.serve", "pydantic.v1", "httpcore2", "openai.resources.models",
+           "openai.resources.chat.completions.completions", "anyio._core._sockets", "anyio._core._streams",
+           "fastapi.telemetry._runtime", "concurrent.futures.thread", "uvicorn.loops.asyncio"]
 FORKABLE = {"looplab", "looplab.servers.latency_proxy"}  # `python -m MODULE`: looplab's own servers
 # Differences a forked server may have from its fork server's environment: set per server, or per test.
 _PER_SERVER = {TAG_ENV, OWNER_ENV, "PYTHONUNBUFFERED", "PYTEST_CURRENT_TEST"}
@@ -190,8 +196,12 @@ def start(argv: Sequence[str], env: dict[str, str], log: Path, name: str) -> For
 def _run(module: str, args: list[str], env: dict[str, str], log: str, name: str, fork_server: int) -> None:
     """In the forked process: become the server ``python -m module args`` would have been."""
     import ctypes
+    import gc
     import runpy
 
+    # The preloaded modules' objects, shared with the fork server until written to: the collector would visit
+    # (and so copy) every one of them at each full collection. Leave them out of its reach, as gc.freeze is for.
+    gc.freeze()
     # Only the starter keeps the fork server alive: a server holding the pipe's end would keep it (and
     # so itself) alive after the starter is gone. The resource tracker's pipe likewise.
     for holder, attribute in ((forkserver._forkserver, "_forkserver_alive_fd"),  # noqa: SLF001
