@@ -23,7 +23,7 @@ from ..project import ROOT
 COURSE = Path(__file__).parent
 CHECK_PACKAGES = ("checks", "exercises")  # where checks live (labs, guided notebooks), in the page's order
 HELPER_MODULES = ("feedback",)  # outside the packages, where a helper's hints may come from too
-NOT_CHECKS = {"__init__.py", "fold.py", "lifecycle_probe.py", "bridge_probe.py"}  # no check and no hint in these
+NOT_CHECKS = {"__init__.py", "fold.py", "lifecycle_probe.py", "bridge_probe.py", "probing.py"}  # no check and no hint in these
 JUDGE = "judge"  # exercises/predict.py: its hints are the `wrong` and `otherwise` its callers pass
 FILLED_IN = "…"
 

@@ -25,21 +25,13 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
-from .lifecycle_probe import loops_unclosed, open_to, threads_left
-
-THREADS, CALLS = 4, 2
-TOTAL = THREADS * CALLS + 1  # and the health check
-MAIN = "the main thread"
+from .probing import CALLS, MAIN, THREADS, loops_unclosed, open_to, threads_left, worker
 
 
 def _root(exc: BaseException) -> str:
     while exc.__cause__ is not None:
         exc = exc.__cause__
     return f"{type(exc).__name__}: {exc}"[:300]
-
-
-def worker(n: int) -> str:
-    return f"worker {n + 1}"
 
 
 def _count_connections(port: int, opened: Counter) -> None:

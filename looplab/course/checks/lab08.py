@@ -11,7 +11,7 @@ from typing import Any
 from ...servers import start_mock
 from ..feedback import LabCheckFailed, passed
 from ..helpers import served
-from .bridge_probe import MAIN, THREADS, TOTAL, worker
+from .probing import MAIN, THREADS, TOTAL, worker
 from .common import not_attempted_in
 
 EXECUTOR = "asyncio_"  # the threads of a loop's default executor (its getaddrinfo runs there)

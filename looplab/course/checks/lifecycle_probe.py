@@ -17,23 +17,15 @@ import gc
 import json
 import sys
 import threading
-import time
 import warnings
 from typing import Any
 from urllib.parse import urlsplit
 
-import psutil
-
 from ...stack.config import RunConfig
 from ...stack.construct import construct_stack
+from .probing import loops_unclosed, open_to, threads_left
 
 MESSAGES = [{"role": "user", "content": "lifecycle"}]
-GRACE_S = 5.0  # how long a thread may take to end once shutdown (or close()) has returned
-
-
-def open_to(port: int) -> int:
-    return sum(1 for c in psutil.Process().net_connections(kind="tcp")
-               if c.raddr and c.raddr.port == port and c.status != psutil.CONN_CLOSE_WAIT)
 
 
 async def _serve(adapter: Any) -> None:
@@ -45,22 +37,6 @@ async def _serve(adapter: Any) -> None:
     if hasattr(adapter, "on_serving_stop"):
         await adapter.on_serving_stop()
     await adapter.shutdown()
-
-
-def threads_left(ours: set[threading.Thread]) -> list[str]:
-    """The names of the threads not in ``ours`` (those that ran before) still alive once each was given until
-    GRACE_S to end (joined, not slept)."""
-    deadline = time.monotonic() + GRACE_S
-    for thread in threading.enumerate():
-        if thread not in ours:
-            thread.join(max(0.0, deadline - time.monotonic()))
-    return [t.name for t in threading.enumerate() if t not in ours and t.is_alive()]
-
-
-def loops_unclosed(caught: list[warnings.WarningMessage]) -> int:
-    """Event loops never closed: those still alive, and those already collected (Python warned of each)."""
-    alive = sum(1 for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop) and not o.is_closed())
-    return alive + sum("unclosed event loop" in str(w.message) for w in caught)
 
 
 def probe(adapter_path: str, vllm_url: str) -> dict[str, Any]:
