@@ -403,7 +403,9 @@ def test(args: list[str]) -> int:
         site = subprocess.Popen([python(), "-m", "pytest", "-p", "no:cacheprovider", "tests_site"], cwd=ROOT,  # noqa: S603
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
-            again = _pytest(["-n", "2", *copies], env={"LOOPLAB_RERUN": "1"})
+            # Three workers here too: with two, the cores were 10 % idle (kernels starting, a notebook's network
+            # waits) and the pass took 190 s beside the website's tests; with three, 5 % and 178 s (2026-12-07).
+            again = _pytest(["-n", "3", *copies], env={"LOOPLAB_RERUN": "1"})
         except BaseException:  # Ctrl-C (or a signal to run.py alone): the website's run stops too
             site.send_signal(signal.SIGINT)
             try:
