@@ -137,3 +137,22 @@ def test_an_answer_of_the_wrong_shape_gets_a_hint_not_a_raw_exception(scratch, c
     for name, source in files.items():
         scratch(name, source)
     fails_with(hint, getattr(checks, check), *args)
+
+
+def test_counting_a_probes_unclosed_loops_does_not_wake_openais_module_proxies():
+    """The probes look for event loops among every object. Asking each its class with isinstance() made
+    openai's module-level proxies (openai.chat, openai.beta...) build a client in the learner's process and import
+    every resource: 2 CPU-s per probe. The count must see a real loop and leave the proxies asleep."""
+    import subprocess
+    import sys
+
+    script = textwrap.dedent("""
+        import asyncio, sys, openai
+        from looplab.course.checks.probing import loops_unclosed
+        loop = asyncio.new_event_loop()
+        print(loops_unclosed([]), "openai.resources.beta" in sys.modules)
+        loop.close()
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "False"], result.stdout + result.stderr
