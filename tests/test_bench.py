@@ -137,3 +137,12 @@ def test_startup_bench_starts_every_pair_both_ways_and_counts_the_fork_servers_p
     assert runs["exec"]["fork_server_cpu_s"] is None and runs["forked"]["fork_server_cpu_s"] > 0
     assert runs["forked"]["cpu_s"] == pytest.approx(runs["forked"]["servers_cpu_s"] + runs["forked"]["fork_server_cpu_s"],
                                                     abs=0.02)
+    import io
+
+    from rich.console import Console
+
+    from looplab.proofs.bench import startup
+
+    table = io.StringIO()
+    startup.render(report, Console(file=table, width=150))  # what the README's command prints without --json
+    assert "exec" in table.getvalue() and "forked" in table.getvalue() and "Every request succeeded." in table.getvalue()
