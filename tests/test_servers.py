@@ -115,6 +115,38 @@ def test_stop_kills_a_server_that_ignores_sigterm():
     assert server.returncode == -signal.SIGKILL
 
 
+
+def test_stop_gives_the_rest_of_the_group_its_grace_once_the_leader_is_gone(tmp_path):
+    """A leader that exits at once on SIGTERM, and a child of its group whose shutdown takes a while
+    (vLLM's engine core unlinking its shared memory): stop() must not SIGKILL the child as soon as
+    the leader is gone. It did, and a real vLLM left 400 MB in /dev/shm on a busy machine."""
+    cleaned = tmp_path / "cleaned"
+    child = textwrap.dedent("""
+        import signal, sys, time
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        print("ready", flush=True)
+        signal.sigwait({signal.SIGTERM})
+        time.sleep(0.3)  # the shutdown's own work (unlinking, flushing), not a synchronisation
+        open(sys.argv[1], "w").write("done")
+    """)
+    leader = [sys.executable, "-c", textwrap.dedent(f"""
+        import subprocess, sys, http.server
+        child = subprocess.Popen([sys.executable, "-c", {child!r}, {str(cleaned)!r}], stdout=subprocess.PIPE)
+        child.stdout.readline()  # its SIGTERM is in hand before the server is ready
+        srv = http.server.HTTPServer(("127.0.0.1", 0), type("H", (http.server.BaseHTTPRequestHandler,), {{
+            "do_GET": lambda self: (self.send_response(200), self.end_headers()),
+            "log_message": lambda *a: None}}))
+        open(sys.argv[-1], "w").write(f"http://127.0.0.1:{{srv.server_port}}")
+        srv.serve_forever()
+    """)]
+    server = servers.start(leader, name="quick-leader", timeout=20)
+    group = servers.process_group(server.pid)
+    assert len(group) == 2, group
+    server.stop(timeout=10)
+    assert server.returncode == -signal.SIGTERM  # the leader went at once
+    assert cleaned.exists(), "the group's other process was killed before it finished its shutdown"
+    assert not [p for p in group if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
 STRICT_CI_TESTS = """
 import pytest
 

@@ -105,18 +105,32 @@ def _wait_gone(procs: Iterable[psutil.Process], timeout: float) -> None:
 
 
 def stop_group(process: subprocess.Popen, timeout: float) -> None:
-    """SIGTERM the process group of ``process``, SIGKILL it after ``timeout``, and return only when
-    every process of the group is gone."""
+    """SIGTERM the process group of ``process``, SIGKILL what is left of it after ``timeout``, and return
+    only when every process of the group is gone.
+
+    The grace is the whole group's, not the leader's: a leader often exits before its children have
+    finished their own shutdown (vLLM's API server before its engine core has unlinked its shared
+    memory, Python's resource tracker before it has removed the semaphores it tracks). SIGKILLing the
+    group as soon as the leader is gone left those in /dev/shm."""
+    deadline = time.monotonic() + timeout
     members = process_group(process.pid)  # before signalling: children outlive a killed leader in its group
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout)
+            process.wait(max(0.0, deadline - time.monotonic()))
+    if process.poll() is not None:  # the leader is gone: the rest of the group finishes its own shutdown
+        _wait_exit([*members, *process_group(process.pid)], deadline)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout)
     _wait_gone([*members, *process_group(process.pid)], timeout)
+
+
+def _wait_exit(procs: Iterable[psutil.Process], deadline: float) -> None:
+    """Poll until none of ``procs`` is alive or ``deadline`` passes (a deadline, not a fixed sleep)."""
+    while any(_alive(p) for p in procs) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def http_get(url: str, timeout: float, context: Any = None) -> tuple[int, bytes]:
