@@ -146,3 +146,17 @@ def test_startup_bench_starts_every_pair_both_ways_and_counts_the_fork_servers_p
     table = io.StringIO()
     startup.render(report, Console(file=table, width=150))  # what the README's command prints without --json
     assert "exec" in table.getvalue() and "forked" in table.getvalue() and "Every request succeeded." in table.getvalue()
+
+
+def test_requests_in_flight_are_counted_from_the_backends_log_whatever_the_load():
+    """A lock shows as one request in flight however long each one takes; requests sent together overlap.
+    The next request of a serialised client arrives a whole round trip after the last response left."""
+    from looplab.proofs.bench.strategies import max_in_flight
+
+    rtt = 0.05
+    one_by_one = [{"t_start": i * 0.2, "t_end": i * 0.2 + 0.15 - rtt} for i in range(8)]  # gaps of exactly rtt
+    together = [{"t_start": 1.0 + i * 0.002, "t_end": 1.0015 + i * 0.002} for i in range(8)]
+    assert max_in_flight(one_by_one, rtt) == 1
+    assert max_in_flight(together, rtt) == 8
+    assert max_in_flight(together, 0.0) == 1  # without the link's time, quick answers do not overlap
+    assert max_in_flight([*together, {"t_start": 2.0, "t_end": None}], rtt) == 8  # an unfinished record: ignored

@@ -59,6 +59,24 @@ class _Samples:
     other_requests: int = 0  # to the backend, beside the chat completions (a models listing per request, ...)
     handshakes: int = 0
     client_cpu_s: float = 0.0
+    max_in_flight: int = 0  # the most of its requests the backend had on its side of the link at once
+
+
+def max_in_flight(records: list[dict[str, Any]], rtt_s: float) -> int:
+    """The most requests in flight at once, from the backend's log: a request counts from its arrival
+    (``t_start``) until its response has crossed back and the client could send again (``t_end`` plus
+    nine tenths of the round trip: the last tenth is margin against the clocks' jitter).
+
+    Requests one after another never overlap: the next arrives at least a round trip after the last
+    response left (half back, half forward). Requests sent together all overlap, whatever the CPU load:
+    a lock around the request, or a pool of one connection, shows as 1 however fast the machine."""
+    events = sorted([(r["t_start"], 1) for r in records if r.get("t_end") is not None]
+                    + [(r["t_end"] + 0.9 * rtt_s, -1) for r in records if r.get("t_end") is not None])
+    peak = current = 0
+    for _, step in events:  # at a tie an end (-1) sorts first: touching is not overlapping
+        current += step
+        peak = max(peak, current)
+    return peak
 
 
 async def _make(name: str, config: VLLMConfig, model: str) -> Any:
@@ -96,8 +114,8 @@ class _Counts:
     (from its counters, less the one connection of the call that reads them), and the
     requests in its log."""
 
-    def __init__(self, mock: MockServer | None) -> None:
-        self.mock = mock
+    def __init__(self, mock: MockServer | None, rtt_s: float = 0.0) -> None:
+        self.mock, self.rtt_s = mock, rtt_s
         self.before = mock.stats() if mock is not None else {}
 
     def add_to(self, samples: _Samples) -> None:
@@ -111,11 +129,13 @@ class _Counts:
         chats = sum(r["path"] == "/v1/chat/completions" for r in records)
         samples.requests_logged += chats
         samples.other_requests += len(records) - chats
+        samples.max_in_flight = max(samples.max_in_flight, max_in_flight(
+            [r for r in records if r["path"] == "/v1/chat/completions"], self.rtt_s))
         self.mock.clear_requests()
 
 
 async def _measure(url: str, model: str, names: tuple[str, ...], requests: int, concurrency: int, rounds: int,
-                   mock: MockServer | None, tick: Any) -> dict[str, _Samples]:
+                   mock: MockServer | None, tick: Any, rtt_s: float = 0.0) -> dict[str, _Samples]:
     config = VLLMConfig(url=url, max_retries=0)
     adapters = {name: await _make(name, config, model) for name in names}
     samples = {name: _Samples() for name in names}
@@ -128,7 +148,7 @@ async def _measure(url: str, model: str, names: tuple[str, ...], requests: int, 
         for _ in range(rounds):
             for name in names:
                 gc.collect()  # the garbage of the strategy before (a per-call client's) is not this one's cost
-                counts, cpu = _Counts(mock), time.process_time()
+                counts, cpu = _Counts(mock, rtt_s), time.process_time()
                 for _ in range(per_round):
                     latency = await _one(adapters[name], model, samples[name])
                     if latency is not None:
@@ -188,7 +208,7 @@ def measure(*, vllm_url: str | None = None, model: str = "tiny-llama", requests:
         front = stack.enter_context(start_latency_proxy(mock, rtt_ms)) if mock is not None and rtt_ms else mock
         url = vllm_url or front.base_url
         with _trusting(mock.trust_bundle() if mock is not None and tls else None):
-            samples = asyncio.run(_measure(url, model, names, requests, concurrency, rounds, mock, tick))
+            samples = asyncio.run(_measure(url, model, names, requests, concurrency, rounds, mock, tick, rtt_ms / 1000))
     base = summary(samples[names[0]].sequential)
     rows = []
     for name in names:
@@ -209,6 +229,7 @@ def measure(*, vllm_url: str | None = None, model: str = "tiny-llama", requests:
             "handshakes": s.handshakes if mock is not None else None,
             "handshakes_per_request": round(s.handshakes / s.requests_logged, 3) if s.requests_logged else None,
             "client_cpu_ms_per_request": round(1000 * s.client_cpu_s / sent, 3) if sent else None,
+            "max_in_flight": s.max_in_flight if mock is not None else None,
         })
     return {"target": "strategies", "backend": vllm_url or "mock", "tls": tls, "rtt_ms": rtt_ms,
             "requests": requests, "concurrency": concurrency, "rounds": rounds, "baseline": names[0],
