@@ -147,6 +147,41 @@ def test_stop_gives_the_rest_of_the_group_its_grace_once_the_leader_is_gone(tmp_
     assert cleaned.exists(), "the group's other process was killed before it finished its shutdown"
     assert not [p for p in group if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
+
+def test_a_server_told_its_port_starts_again_elsewhere_when_another_process_took_it(monkeypatch):
+    """A server told its port (a real vLLM, a released stack) can lose it to another process between
+    the choice and its bind: a Jupyter kernel's ZeroMQ socket did, and the health probe read the
+    kernel's greeting as an HTTP answer. Now probes wait until the server itself listens there; the
+    server, unable to bind, exits saying so, and the start is tried on a new port."""
+    told = textwrap.dedent("""
+        import sys, http.server
+        srv = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), type("H", (http.server.BaseHTTPRequestHandler,), {
+            "do_GET": lambda self: (self.send_response(200), self.end_headers()),
+            "log_message": lambda *a: None}))
+        srv.serve_forever()
+    """)
+    with socket.socket() as stranger:
+        stranger.bind(("127.0.0.1", 0))
+        stranger.listen()
+        stranger.setblocking(False)
+        taken = stranger.getsockname()[1]
+        chosen = iter([taken])
+        real_free_port = servers.process.free_port
+        monkeypatch.setattr(servers.process, "free_port", lambda: next(chosen, None) or real_free_port())
+        tried = []
+
+        def launch(port):
+            tried.append(port)
+            return servers.start([sys.executable, "-c", told, str(port)], name="told-its-port", timeout=20,
+                                 url=f"http://127.0.0.1:{port}")
+
+        with servers.start_on_a_free_port(launch) as server:
+            assert tried[0] == taken and server.port == tried[1] != taken
+        with pytest.raises(BlockingIOError):
+            stranger.accept()  # nobody probed the stranger's port for the server's health
+        with pytest.raises(servers.ServerError, match=r"(?s)exited with code 1.*Address already in use"):
+            servers.start_on_a_free_port(launch, port=taken)  # a port the caller gave is not changed
+
 STRICT_CI_TESTS = """
 import pytest
 

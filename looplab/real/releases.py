@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -42,7 +41,7 @@ from typing import Any
 
 from ..project import CACHE as PROJECT_CACHE
 from ..project import ENVS, ROOT
-from ..servers import Server, ServerError, free_port, start
+from ..servers import Server, start, start_on_a_free_port
 from ..servers.workdirs import owned_dir, sweep
 from .envs import CLIENT_ENVS, INCIDENT, ClientEnv
 from .inside.release_wrapper import DIAGNOSTIC_NO_RETRIES_ENV
@@ -327,18 +326,21 @@ def start_release(version: str, vllm_url: str, *, retries: bool = True, api_toke
         raise ReleaseError(f"llama-stack {version} is not installed on {base.folder.name}/: run "
                            f"`looplab real-stack install` (python3 run.py setup does)")
     sweep(RUNS, "llama-stack")
-    run_dir = owned_dir(RUNS, f"llama-stack-{version}")
-    try:
-        port = port or free_port()
-        config = write_run_config(version, vllm_url, api_token, run_dir / "run.yaml", model=model,
-                                  max_tokens=max_tokens, state_dir=run_dir / "llama", port=port)
-    except BaseException:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        raise
-    return start(release_argv(config, port, base), name=f"llama-stack-{version}", health_path=HEALTH_PATH,
-                 timeout=timeout, env=run_env(version, run_dir, retries=retries, base=base),
-                 url=f"http://127.0.0.1:{port}", cls=RealStackServer, owned=[run_dir], version=version,
-                 retries=retries, base=base)
+
+    def launch(chosen: int) -> RealStackServer:
+        run_dir = owned_dir(RUNS, f"llama-stack-{version}")
+        try:
+            config = write_run_config(version, vllm_url, api_token, run_dir / "run.yaml", model=model,
+                                      max_tokens=max_tokens, state_dir=run_dir / "llama", port=chosen)
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        return start(release_argv(config, chosen, base), name=f"llama-stack-{version}", health_path=HEALTH_PATH,
+                     timeout=timeout, env=run_env(version, run_dir, retries=retries, base=base),
+                     url=f"http://127.0.0.1:{chosen}", cls=RealStackServer, owned=[run_dir], version=version,
+                     retries=retries, base=base)
+
+    return start_on_a_free_port(launch, port)
 
 
 @dataclass

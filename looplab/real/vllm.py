@@ -327,10 +327,6 @@ def server_env(tmpdir: Path | None = None, keepalive_s: int | None = None) -> di
     return env
 
 
-def _port_clash(log: str) -> bool:
-    return "Address already in use" in log or "[Errno 98]" in log
-
-
 def start_real_vllm(api_key: str | None = None, *, timeout: float = 180.0, port: int | None = None,
                     keepalive_s: int | None = None, progress: Progress | None = None,
                     extra: Sequence[str] = ()) -> RealVLLMServer:
@@ -338,27 +334,21 @@ def start_real_vllm(api_key: str | None = None, *, timeout: float = 180.0, port:
 
     Builds the environment and the model first when needed (``progress`` reports those steps;
     silent by default once both are cached). The port is picked with :func:`servers.free_port`;
-    if another process takes it before vLLM binds, the start is retried once on a new port.
+    if another process takes it before vLLM binds, the start is retried on a new port.
     Start-up takes about 25 s on an idle 2-core machine (up to a minute on a busy one).
     """
     report = progress or (lambda message: None)
     ensure_env(report)
     model_dir = build_model(report)
-    attempts = 1 if port is not None else 2
-    for attempt in range(attempts):
-        chosen = port if port is not None else servers.free_port()
+
+    def launch(chosen: int) -> RealVLLMServer:
         sweep(_dirs()["tmp"], "run")
         tmpdir = owned_dir(_dirs()["tmp"], "run")
-        try:
-            return servers.start(serve_argv(chosen, api_key, model_dir=model_dir, extra=extra), name="real-vllm",
-                                 url=f"http://127.0.0.1:{chosen}", health_path="/health", timeout=timeout,
-                                 env=server_env(tmpdir, keepalive_s), cls=RealVLLMServer, owned=[tmpdir],
-                                 api_key=api_key)
-        except servers.ServerError as exc:
-            if attempt + 1 < attempts and _port_clash(str(exc)):
-                continue
-            raise
-    raise AssertionError("unreachable")
+        return servers.start(serve_argv(chosen, api_key, model_dir=model_dir, extra=extra), name="real-vllm",
+                             url=f"http://127.0.0.1:{chosen}", health_path="/health", timeout=timeout,
+                             env=server_env(tmpdir, keepalive_s), cls=RealVLLMServer, owned=[tmpdir], api_key=api_key)
+
+    return servers.start_on_a_free_port(launch, port)
 
 
 def setup(progress: Progress = _say, *, strict: bool | None = None) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import http.client
 import os
 import shutil
 import signal
@@ -25,8 +26,9 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,24 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def port_clash(text: str) -> bool:
+    """Whether a server's log (or the error carrying it) says its port was taken."""
+    return "Address already in use" in text or "address already in use" in text or "[Errno 98]" in text
+
+
+def start_on_a_free_port(launch: Callable[[int], Any], port: int | None = None, attempts: int = 3) -> Any:
+    """``launch(port)``, for a server told its port (it cannot take ``--port 0``): on ``port`` if given,
+    else on a free one, and again on a new one while another process took the port before the server
+    could bind it (the server exits saying so). Between choosing a port and binding it there is a window."""
+    for attempt in range(1 if port is not None else attempts):
+        try:
+            return launch(port if port is not None else free_port())
+        except ServerError as exc:
+            if port is not None or attempt + 1 == attempts or not port_clash(str(exc)):
+                raise
+    raise AssertionError("unreachable")
 
 
 # libc is loaded here, in the parent: a forked child of a multi-threaded process (a Jupyter kernel)
@@ -302,7 +322,10 @@ def start(argv: Sequence[str], *, name: str, health_path: str = "/health", timeo
         raise
     _LIVE.add(server)
     try:
-        _wait_healthy(server, health_path, deadline, timeout)
+        # A port chosen for the server (not by it) can be taken by another process before the server binds it
+        # (a Jupyter kernel picks its ports the same way): answers count only once the server itself listens.
+        told = urllib.parse.urlsplit(url).port if url else None
+        _wait_healthy(server, health_path, deadline, timeout, told)
     except BaseException:
         server.stop(timeout=2)
         raise
@@ -335,18 +358,37 @@ def _wait_for_url(name: str, process: subprocess.Popen, workdir: Path, port_file
                       f"--- its log ---\n{_log_tail(workdir)}")
 
 
-def _wait_healthy(server: Server, health_path: str, deadline: float, timeout: float) -> None:
+def _listens(pid: int, port: int) -> bool:
+    """Whether ``pid`` or one of its descendants listens on TCP ``port``."""
+    try:
+        leader = psutil.Process(pid)
+        family = [leader, *leader.children(recursive=True)]
+    except psutil.Error:
+        return False
+    for proc in family:
+        with contextlib.suppress(psutil.Error):
+            if any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+                   for c in proc.net_connections(kind="tcp")):
+                return True
+    return False
+
+
+def _wait_healthy(server: Server, health_path: str, deadline: float, timeout: float, port: int | None = None) -> None:
     last = "no answer yet"
     while time.monotonic() < deadline:
         if not server.running:
             raise _exited(server.name, server.process, server._workdir)  # noqa: SLF001 (its own class)
+        if port is not None and not _listens(server.pid, port):
+            last = f"not listening on port {port} yet"
+            time.sleep(0.05)  # polling a condition, with a deadline
+            continue
         try:
             status, _ = http_get(server.url + health_path, timeout=2, context=server.ssl_context)
             if status == 200:
                 return
             last = f"HTTP {status}"
-        except (OSError, urllib.error.URLError) as exc:
-            last = str(exc)
+        except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
+            last = f"{type(exc).__name__}: {exc}"
         time.sleep(0.05)  # polling a condition, with a deadline
     raise ServerError(f"{server.name} did not answer {health_path} within {timeout:.0f} s ({last}).\n"
                       f"--- its log ---\n{server.log_text()[-4000:]}")
