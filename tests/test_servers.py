@@ -166,8 +166,10 @@ def test_a_server_told_its_port_starts_again_elsewhere_when_another_process_took
         stranger.setblocking(False)
         taken = stranger.getsockname()[1]
         chosen = iter([taken])
-        real_free_port = servers.process.free_port
-        monkeypatch.setattr(servers.process, "free_port", lambda: next(chosen, None) or real_free_port())
+        from looplab.servers import ports, process
+
+        real_free_port = ports.free_port
+        monkeypatch.setattr(process, "free_port", lambda: next(chosen, None) or real_free_port())
         tried = []
 
         def launch(port):

@@ -25,8 +25,9 @@ from typing import Any
 _NAMES = {
     "launch": ["MockServer", "StackServer", "mock_argv", "stack_argv", "start_latency_proxy", "start_mock",
                "start_stack"],
-    "process": ["SESSION_ENV", "TAG_ENV", "Server", "ServerError", "cleanup", "die_with_parent", "find_tagged", "free_port", "http_get",
-                "port_clash", "process_group", "running", "start", "start_on_a_free_port"],
+    "process": ["SESSION_ENV", "TAG_ENV", "Server", "ServerError", "cleanup", "die_with_parent", "find_tagged", "http_get",
+                "process_group", "running", "start", "start_on_a_free_port"],
+    "ports": ["free_port", "listens", "port_clash"],
 }
 _WHERE = {name: module for module, names in _NAMES.items() for name in names}
 __all__ = sorted(_WHERE)

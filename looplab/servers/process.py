@@ -20,7 +20,6 @@ import http.client
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from typing import Any
 
 import psutil
 
+from .ports import free_port, listens, port_clash
 from .serve import OWNER_ENV, SESSION_ENV, TAG_ENV
 from .tls import ca_file_for
 from .workdirs import owned_dir, sweep
@@ -45,18 +45,6 @@ _LIVE: set[Server] = set()
 
 class ServerError(RuntimeError):
     """A server did not start, or did not answer its health check in time."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port free right now. Prefer ``--port 0`` where the server supports it (no race)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def port_clash(text: str) -> bool:
-    """Whether a server's log (or the error carrying it) says its port was taken."""
-    return "Address already in use" in text or "address already in use" in text or "[Errno 98]" in text
 
 
 def start_on_a_free_port(launch: Callable[[int], Any], port: int | None = None, attempts: int = 3) -> Any:
@@ -358,27 +346,12 @@ def _wait_for_url(name: str, process: subprocess.Popen, workdir: Path, port_file
                       f"--- its log ---\n{_log_tail(workdir)}")
 
 
-def _listens(pid: int, port: int) -> bool:
-    """Whether ``pid`` or one of its descendants listens on TCP ``port``."""
-    try:
-        leader = psutil.Process(pid)
-        family = [leader, *leader.children(recursive=True)]
-    except psutil.Error:
-        return False
-    for proc in family:
-        with contextlib.suppress(psutil.Error):
-            if any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
-                   for c in proc.net_connections(kind="tcp")):
-                return True
-    return False
-
-
 def _wait_healthy(server: Server, health_path: str, deadline: float, timeout: float, port: int | None = None) -> None:
     last = "no answer yet"
     while time.monotonic() < deadline:
         if not server.running:
             raise _exited(server.name, server.process, server._workdir)  # noqa: SLF001 (its own class)
-        if port is not None and not _listens(server.pid, port):
+        if port is not None and not listens(server.pid, port):
             last = f"not listening on port {port} yet"
             time.sleep(0.05)  # polling a condition, with a deadline
             continue
