@@ -116,10 +116,12 @@ def test_stop_kills_a_server_that_ignores_sigterm():
 
 
 
-def test_stop_gives_the_rest_of_the_group_its_grace_once_the_leader_is_gone(tmp_path):
-    """A leader that exits at once on SIGTERM, and a child of its group whose shutdown takes a while
-    (vLLM's engine core unlinking its shared memory): stop() must not SIGKILL the child as soon as
-    the leader is gone. It did, and a real vLLM left 400 MB in /dev/shm on a busy machine."""
+@pytest.mark.parametrize("how", ["stops-on-sigterm", "crashed-before-stop"])
+def test_stop_gives_the_rest_of_the_group_its_grace_once_the_leader_is_gone(tmp_path, how):
+    """A leader that exits at once on SIGTERM (or crashed already), and a child of its group whose
+    shutdown takes a while (vLLM's engine core unlinking its shared memory): stop() must let the child
+    shut down, not SIGKILL it as soon as the leader is gone. It did, and a real vLLM left 400 MB in
+    /dev/shm on a busy machine."""
     cleaned = tmp_path / "cleaned"
     child = textwrap.dedent("""
         import signal, sys, time
@@ -142,8 +144,11 @@ def test_stop_gives_the_rest_of_the_group_its_grace_once_the_leader_is_gone(tmp_
     server = servers.start(leader, name="quick-leader", timeout=20)
     group = servers.process_group(server.pid)
     assert len(group) == 2, group
+    if how == "crashed-before-stop":
+        os.kill(server.pid, signal.SIGKILL)
+        server.process.wait(10)
     server.stop(timeout=10)
-    assert server.returncode == -signal.SIGTERM  # the leader went at once
+    assert server.returncode == (-signal.SIGTERM if how == "stops-on-sigterm" else -signal.SIGKILL)
     assert cleaned.exists(), "the group's other process was killed before it finished its shutdown"
     assert not [p for p in group if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 

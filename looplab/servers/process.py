@@ -122,11 +122,10 @@ def stop_group(process: subprocess.Popen, timeout: float) -> None:
     group as soon as the leader is gone left those in /dev/shm."""
     deadline = time.monotonic() + timeout
     members = process_group(process.pid)  # before signalling: children outlive a killed leader in its group
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(max(0.0, deadline - time.monotonic()))
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group, also when its leader went first
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(max(0.0, deadline - time.monotonic()))
     if process.poll() is not None:  # the leader is gone: the rest of the group finishes its own shutdown
         _wait_exit([*members, *process_group(process.pid)], deadline)
     with contextlib.suppress(ProcessLookupError, PermissionError):
