@@ -154,9 +154,12 @@ def test_requests_in_flight_are_counted_from_the_backends_log_whatever_the_load(
     from looplab.proofs.bench.strategies import max_in_flight
 
     rtt = 0.05
-    one_by_one = [{"t_start": i * 0.2, "t_end": i * 0.2 + 0.15 - rtt} for i in range(8)]  # gaps of exactly rtt
+    one_by_one = [{"t_start": i * 0.2, "t_end": i * 0.2 + 0.2 - rtt} for i in range(8)]  # the next, a round trip on
+    late_stamps = [{**r, "t_end": r["t_end"] + 0.49 * rtt} for r in one_by_one]  # t_end stamped late: still apart
+    too_soon = [{**r, "t_end": r["t_end"] + 0.51 * rtt} for r in one_by_one]  # beyond the margin: counted together
     together = [{"t_start": 1.0 + i * 0.002, "t_end": 1.0015 + i * 0.002} for i in range(8)]
-    assert max_in_flight(one_by_one, rtt) == 1
+    assert max_in_flight(one_by_one, rtt) == max_in_flight(late_stamps, rtt) == 1
+    assert max_in_flight(too_soon, rtt) == 2
     assert max_in_flight(together, rtt) == 8
     assert max_in_flight(together, 0.0) == 1  # without the link's time, quick answers do not overlap
     assert max_in_flight([*together, {"t_start": 2.0, "t_end": None}], rtt) == 8  # an unfinished record: ignored

@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from looplab import servers
+from looplab.servers import ports, process
 
 pytest_plugins = ["pytester"]
 
@@ -171,8 +172,6 @@ def test_a_server_told_its_port_starts_again_elsewhere_when_another_process_took
         stranger.setblocking(False)
         taken = stranger.getsockname()[1]
         chosen = iter([taken])
-        from looplab.servers import ports, process
-
         real_free_port = ports.free_port
         monkeypatch.setattr(process, "free_port", lambda: next(chosen, None) or real_free_port())
         tried = []
@@ -188,6 +187,15 @@ def test_a_server_told_its_port_starts_again_elsewhere_when_another_process_took
             stranger.accept()  # nobody probed the stranger's port for the server's health
         with pytest.raises(servers.ServerError, match=r"(?s)exited with code 1.*Address already in use"):
             servers.start_on_a_free_port(launch, port=taken)  # a port the caller gave is not changed
+    with servers.start_on_a_free_port(launch, 0) as server:  # 0, as `--port 0` gives it: a free one
+        assert server.port == tried[-1] != 0
+    tried.clear()
+    quiet = [sys.executable, "-c", "print('[Errno 98] Address already in use (its metrics port)', flush=True); "
+             "import time; time.sleep(60)"]  # says "in use", but of another port, and never answers: no retry
+    with pytest.raises(servers.ServerError, match="did not answer") as failed:
+        servers.start_on_a_free_port(lambda port: tried.append(port) or servers.start(
+            quiet, name="never-listens", timeout=1, url=f"http://127.0.0.1:{port}"))
+    assert len(tried) == 1 and not isinstance(failed.value, servers.PortTaken)
 
 STRICT_CI_TESTS = """
 import pytest

@@ -268,8 +268,8 @@ class RealVLLMServer(servers.Server):
     """A running real vLLM, used like the mock: ``.url``, ``.base_url``, ``.client()``, ``.stop()``, ``with``.
 
     Its temporary files (ZMQ socket files, the distributed-init file, Prometheus' folder) live in
-    a folder it owns under ``.cache/real-vllm/tmp/``, removed when it stops: vLLM is stopped by
-    killing its process group, which gives it no chance to remove them itself.
+    a folder it owns under ``.cache/real-vllm/tmp/``, removed when it stops, whether or not vLLM
+    removed them itself (it cannot when its group has to be SIGKILLed).
     """
 
     @property

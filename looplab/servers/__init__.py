@@ -3,6 +3,7 @@
 ========================  ======================================================================
 :mod:`.process`           any server: start on a free port, health wait, stop with its whole
                           group, tags, leftovers found by scanning (``looplab cleanup``)
+:mod:`.ports`             a free port for a server told its own, and whether it listens there
 :mod:`.launch`            looplab's own servers: the mock (:func:`start_mock`), the mini stack
                           (:func:`start_stack`)
 :mod:`.serve`             the server side: bind, announce the URL, serve, die with the parent
@@ -26,7 +27,7 @@ _NAMES = {
     "launch": ["MockServer", "StackServer", "mock_argv", "stack_argv", "start_latency_proxy", "start_mock",
                "start_stack"],
     "process": ["SESSION_ENV", "TAG_ENV", "Server", "ServerError", "cleanup", "die_with_parent", "find_tagged", "http_get",
-                "process_group", "running", "start", "start_on_a_free_port"],
+                "PortTaken", "process_group", "running", "start", "start_on_a_free_port"],
     "ports": ["free_port", "listens", "port_clash"],
 }
 _WHERE = {name: module for module, names in _NAMES.items() for name in names}

@@ -9,6 +9,7 @@ other process choosing the same way (a Jupyter kernel picks five ports like this
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 
 import psutil
@@ -22,18 +23,21 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_clash(text: str) -> bool:
-    """Whether a server's log (or the error carrying it) says its port was taken."""
-    return "Address already in use" in text or "address already in use" in text or "[Errno 98]" in text
+    """Whether a server's log says a port was taken (said of a server that never listened on its own)."""
+    return "address already in use" in text.lower() or "[Errno 98]" in text
 
 
 def listens(pid: int, port: int) -> bool:
-    """Whether ``pid`` or one of its descendants listens on TCP ``port``."""
-    try:
+    """Whether ``pid``, a descendant of it, or a process of its group (``pid`` leads one) listens on TCP ``port``."""
+    family: dict[int, psutil.Process] = {}
+    with contextlib.suppress(psutil.Error):
         leader = psutil.Process(pid)
-        family = [leader, *leader.children(recursive=True)]
-    except psutil.Error:
-        return False
-    for proc in family:
+        family = {p.pid: p for p in [leader, *leader.children(recursive=True)]}
+    for proc in psutil.process_iter(["pid"]):  # the group too: a child whose parent went is no descendant
+        with contextlib.suppress(psutil.Error, OSError):
+            if proc.pid not in family and os.getpgid(proc.pid) == pid:
+                family[proc.pid] = proc
+    for proc in family.values():
         with contextlib.suppress(psutil.Error):
             if any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
                    for c in proc.net_connections(kind="tcp")):

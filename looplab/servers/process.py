@@ -47,15 +47,19 @@ class ServerError(RuntimeError):
     """A server did not start, or did not answer its health check in time."""
 
 
+class PortTaken(ServerError):
+    """A server told its port exited without ever listening there, its log saying the port was taken."""
+
+
 def start_on_a_free_port(launch: Callable[[int], Any], port: int | None = None, attempts: int = 3) -> Any:
-    """``launch(port)``, for a server told its port (it cannot take ``--port 0``): on ``port`` if given,
-    else on a free one, and again on a new one while another process took the port before the server
-    could bind it (the server exits saying so). Between choosing a port and binding it there is a window."""
-    for attempt in range(1 if port is not None else attempts):
+    """``launch(port)``, for a server told its port (it cannot take ``--port 0``): on ``port`` if given
+    (0 or None: a free one), and again on a new free one while another process took the port before the
+    server could bind it (:class:`PortTaken`). Between choosing a port and binding it there is a window."""
+    for attempt in range(1 if port else attempts):
         try:
-            return launch(port if port is not None else free_port())
-        except ServerError as exc:
-            if port is not None or attempt + 1 == attempts or not port_clash(str(exc)):
+            return launch(port or free_port())
+        except PortTaken:
+            if port or attempt + 1 == attempts:
                 raise
     raise AssertionError("unreachable")
 
@@ -122,21 +126,23 @@ def stop_group(process: subprocess.Popen, timeout: float) -> None:
     group as soon as the leader is gone left those in /dev/shm."""
     deadline = time.monotonic() + timeout
     members = process_group(process.pid)  # before signalling: children outlive a killed leader in its group
-    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group, also when its leader went first
-        os.killpg(process.pid, signal.SIGTERM)
+    if process.poll() is None or members:  # the group, also when its leader went first (its members keep the id)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(max(0.0, deadline - time.monotonic()))
     if process.poll() is not None:  # the leader is gone: the rest of the group finishes its own shutdown
-        _wait_exit([*members, *process_group(process.pid)], deadline)
+        _wait_exit(process.pid, deadline)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout)
     _wait_gone([*members, *process_group(process.pid)], timeout)
 
 
-def _wait_exit(procs: Iterable[psutil.Process], deadline: float) -> None:
-    """Poll until none of ``procs`` is alive or ``deadline`` passes (a deadline, not a fixed sleep)."""
-    while any(_alive(p) for p in procs) and time.monotonic() < deadline:
+def _wait_exit(pgid: int, deadline: float) -> None:
+    """Poll until the group ``pgid`` is empty or ``deadline`` passes (a deadline, not a fixed sleep). A
+    member that left the group got no SIGTERM from us: it is not waited for (the SIGKILL after finds it)."""
+    while process_group(pgid) and time.monotonic() < deadline:
         time.sleep(0.02)
 
 
@@ -346,14 +352,21 @@ def _wait_for_url(name: str, process: subprocess.Popen, workdir: Path, port_file
 
 
 def _wait_healthy(server: Server, health_path: str, deadline: float, timeout: float, port: int | None = None) -> None:
+    """Until ``health_path`` answers 200. ``port``: the server was told it, so answers count only once
+    its own processes listen there (checked every 0.2 s, until they do: reading sockets costs CPU)."""
     last = "no answer yet"
     while time.monotonic() < deadline:
         if not server.running:
-            raise _exited(server.name, server.process, server._workdir)  # noqa: SLF001 (its own class)
-        if port is not None and not listens(server.pid, port):
-            last = f"not listening on port {port} yet"
-            time.sleep(0.05)  # polling a condition, with a deadline
-            continue
+            exited = _exited(server.name, server.process, server._workdir)  # noqa: SLF001 (its own class)
+            if port is not None and port_clash(server.log_text()):
+                raise PortTaken(str(exited))
+            raise exited
+        if port is not None:
+            if not listens(server.pid, port):
+                last = f"not listening on port {port} yet"
+                time.sleep(0.2)  # polling a condition, with a deadline
+                continue
+            port = None  # its own: from now on, only its answer is waited for
         try:
             status, _ = http_get(server.url + health_path, timeout=2, context=server.ssl_context)
             if status == 200:

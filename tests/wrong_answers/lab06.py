@@ -99,7 +99,7 @@ WRONG = [
     fast("a-client-per-call", "R3", "a new connection for every request", adapter="per_call"),
     fast("per-call-with-a-shared-ssl-context", "R3", "a new connection for every request",
          adapter="per_call_shared_ssl"),
-    fast("one-request-at-a-time", "R4", "one request at a time", """
+    fast("one-request-at-a-time", "R4", "never had more than one of your requests at once", """
     class FastAdapter(Base):  # one client, reused, and a lock around every request
         async def on_serving_start(self):
             await super().on_serving_start()

@@ -105,15 +105,16 @@ def _as_fast_as_a_reused_client(adapter: str, exercise: str) -> None:
                              f"one of your requests at once (a reused client: {reused['max_in_flight']}), and your "
                              f"adapter served {mine['concurrent_rps']:.0f} requests/s against the reused client's "
                              f"{reused['concurrent_rps']:.0f} ({share:.0%}): its requests wait for one another, one "
-                             "request at a time (a lock, or a single request in flight). A server's speed is its "
-                             "throughput under concurrency: let requests overlap on the one client.")
+                             "request at a time (a lock around the request, or a pool of one connection). A server's "
+                             "speed is its throughput under concurrency: let requests overlap on the one client.")
     if share < SLOWER_THROUGHPUT:
         raise LabCheckFailed(exercise, f"one at a time your requests are as fast as a reused client's (p50 "
                              f"{mine['ratio_p50']}x), but {CONCURRENCY} at a time your adapter served "
                              f"{mine['concurrent_rps']:.0f} requests/s against the reused client's "
-                             f"{reused['concurrent_rps']:.0f} ({share:.0%}): its requests wait for one another, one "
-                             "request at a time (a lock, or a single request in flight). A server's speed is its "
-                             "throughput under concurrency: let requests overlap on the one client.")
+                             f"{reused['concurrent_rps']:.0f} ({share:.0%}), with at most {mine['max_in_flight']} of "
+                             f"its requests at the backend at once against {reused['max_in_flight']}: something "
+                             "limits how many overlap (a semaphore, a small pool) or each costs CPU the reused "
+                             "client does not spend. A server's speed is its throughput under concurrency.")
     passed(exercise, f"correct across loops, closed at shutdown, as fast as a reused client: p50 {mine['ratio_p50']}x, "
            f"{CONCURRENCY} at a time {share:.0%} of its throughput, {mine['connections']} connections for "
            f"{mine['requests_logged']} requests")

@@ -64,14 +64,16 @@ class _Samples:
 
 def max_in_flight(records: list[dict[str, Any]], rtt_s: float) -> int:
     """The most requests in flight at once, from the backend's log: a request counts from its arrival
-    (``t_start``) until its response has crossed back and the client could send again (``t_end`` plus
-    nine tenths of the round trip: the last tenth is margin against the clocks' jitter).
+    (``t_start``) until half a round trip after its response (``t_end``). A serialised client's next
+    request arrives a whole round trip after ``t_end``; the other half is margin, because ``t_end`` is
+    stamped after the response is written, late when the backend is descheduled.
 
     Requests one after another never overlap: the next arrives at least a round trip after the last
     response left (half back, half forward). Requests sent together all overlap, whatever the CPU load:
-    a lock around the request, or a pool of one connection, shows as 1 however fast the machine."""
+    a lock around the request, or a pool of one connection, shows as 1 however fast the machine.
+    Without a round trip (``rtt_s`` 0) quick answers seldom overlap: the measure needs the link."""
     events = sorted([(r["t_start"], 1) for r in records if r.get("t_end") is not None]
-                    + [(r["t_end"] + 0.9 * rtt_s, -1) for r in records if r.get("t_end") is not None])
+                    + [(r["t_end"] + 0.5 * rtt_s, -1) for r in records if r.get("t_end") is not None])
     peak = current = 0
     for _, step in events:  # at a tie an end (-1) sorts first: touching is not overlapping
         current += step
@@ -229,7 +231,7 @@ def measure(*, vllm_url: str | None = None, model: str = "tiny-llama", requests:
             "handshakes": s.handshakes if mock is not None else None,
             "handshakes_per_request": round(s.handshakes / s.requests_logged, 3) if s.requests_logged else None,
             "client_cpu_ms_per_request": round(1000 * s.client_cpu_s / sent, 3) if sent else None,
-            "max_in_flight": s.max_in_flight if mock is not None else None,
+            "max_in_flight": s.max_in_flight if mock is not None and rtt_ms else None,  # it needs the link
         })
     return {"target": "strategies", "backend": vllm_url or "mock", "tls": tls, "rtt_ms": rtt_ms,
             "requests": requests, "concurrency": concurrency, "rounds": rounds, "baseline": names[0],
