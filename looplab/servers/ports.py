@@ -9,8 +9,8 @@ other process choosing the same way (a Jupyter kernel picks five ports like this
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
+from collections.abc import Iterable
 
 import psutil
 
@@ -27,17 +27,9 @@ def port_clash(text: str) -> bool:
     return "address already in use" in text.lower() or "[Errno 98]" in text
 
 
-def listens(pid: int, port: int) -> bool:
-    """Whether ``pid``, a descendant of it, or a process of its group (``pid`` leads one) listens on TCP ``port``."""
-    family: dict[int, psutil.Process] = {}
-    with contextlib.suppress(psutil.Error):
-        leader = psutil.Process(pid)
-        family = {p.pid: p for p in [leader, *leader.children(recursive=True)]}
-    for proc in psutil.process_iter(["pid"]):  # the group too: a child whose parent went is no descendant
-        with contextlib.suppress(psutil.Error, OSError):
-            if proc.pid not in family and os.getpgid(proc.pid) == pid:
-                family[proc.pid] = proc
-    for proc in family.values():
+def listens(procs: Iterable[psutil.Process], port: int) -> bool:
+    """Whether one of ``procs`` (a server's processes) listens on TCP ``port``."""
+    for proc in procs:
         with contextlib.suppress(psutil.Error):
             if any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
                    for c in proc.net_connections(kind="tcp")):

@@ -48,13 +48,12 @@ class ServerError(RuntimeError):
 
 
 class PortTaken(ServerError):
-    """A server told its port exited without ever listening there, its log saying the port was taken."""
+    """A server told its port exited without ever listening there, saying the port was taken."""
 
 
 def start_on_a_free_port(launch: Callable[[int], Any], port: int | None = None, attempts: int = 3) -> Any:
-    """``launch(port)``, for a server told its port (it cannot take ``--port 0``): on ``port`` if given
-    (0 or None: a free one), and again on a new free one while another process took the port before the
-    server could bind it (:class:`PortTaken`). Between choosing a port and binding it there is a window."""
+    """``launch(port)`` for a server told its port: on ``port`` if given (0 or None: a free one), again on a
+    new free one while another process takes it before the server binds it (:class:`PortTaken`)."""
     for attempt in range(1 if port else attempts):
         try:
             return launch(port or free_port())
@@ -351,6 +350,13 @@ def _wait_for_url(name: str, process: subprocess.Popen, workdir: Path, port_file
                       f"--- its log ---\n{_log_tail(workdir)}")
 
 
+def _family(pid: int) -> list[psutil.Process]:
+    """``pid``, its descendants, and its process group (a child whose parent went is no descendant)."""
+    with contextlib.suppress(psutil.Error):
+        return [psutil.Process(pid), *psutil.Process(pid).children(recursive=True), *process_group(pid)]
+    return process_group(pid)
+
+
 def _wait_healthy(server: Server, health_path: str, deadline: float, timeout: float, port: int | None = None) -> None:
     """Until ``health_path`` answers 200. ``port``: the server was told it, so answers count only once
     its own processes listen there (checked every 0.2 s, until they do: reading sockets costs CPU)."""
@@ -362,7 +368,7 @@ def _wait_healthy(server: Server, health_path: str, deadline: float, timeout: fl
                 raise PortTaken(str(exited))
             raise exited
         if port is not None:
-            if not listens(server.pid, port):
+            if not listens(_family(server.pid), port):
                 last = f"not listening on port {port} yet"
                 time.sleep(0.2)  # polling a condition, with a deadline
                 continue
