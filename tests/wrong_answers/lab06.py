@@ -99,7 +99,7 @@ WRONG = [
     fast("a-client-per-call", "R3", "a new connection for every request", adapter="per_call"),
     fast("per-call-with-a-shared-ssl-context", "R3", "a new connection for every request",
          adapter="per_call_shared_ssl"),
-    fast("one-request-at-a-time", "R4", "never had more than one of your requests at once", """
+    fast("one-request-at-a-time", "R4", "never had more than 1 of your requests at once", """
     class FastAdapter(Base):  # one client, reused, and a lock around every request
         async def on_serving_start(self):
             await super().on_serving_start()
@@ -107,6 +107,16 @@ WRONG = [
 
         async def chat_completion(self, model, messages, *, stream=False, **params):
             async with self.lock:
+                return await super().chat_completion(model, messages, stream=stream, **params)
+    """),
+    fast("two-requests-at-a-time", "R4", "never had more than 2 of your requests at once", """
+    class FastAdapter(Base):  # one client, reused, and a semaphore that lets two requests through at a time
+        async def on_serving_start(self):
+            await super().on_serving_start()
+            self.gate = asyncio.Semaphore(2)
+
+        async def chat_completion(self, model, messages, *, stream=False, **params):
+            async with self.gate:
                 return await super().chat_completion(model, messages, stream=stream, **params)
     """),
     fast("validates-the-model-on-every-request", "R4", "other requests", """

@@ -67,13 +67,13 @@ def fast_adapter(adapter: str = "lab_fast:FastAdapter") -> None:
 #: The speed test's network and load: a backend RTT_MS away (the latency proxy), requests one at a time and
 #: CONCURRENCY at a time, against one reused client measured in the same rounds (``looplab bench``). A round trip
 #: much longer than a request's CPU time keeps the p50 verdict on a loaded machine: an extra round trip per
-#: request doubles the p50 (1.9). Throughput does not hold as well: a lock that serialises requests serves
-#: 1/CONCURRENCY of a reused client's requests per second only when the client has the CPU to spare (0.19
-#: on an idle machine, 0.33 with four busy processes, 0.51 once on a loaded CI machine). So a lock is
-#: caught by what the backend saw instead: never more than one request in flight (``max_in_flight``: 1
-#: against 8, loaded or not).
+#: request doubles the p50 (1.9). Throughput does not hold as well, so it is reported, not judged: a lock that
+#: serialises requests serves 1/CONCURRENCY of a reused client's requests per second only when the client has
+#: the CPU to spare (0.19 on an idle machine, 0.33 with four busy processes, 0.51 once on a loaded CI machine).
+#: What the backend saw holds, loaded or not: how many requests it had at once (``max_in_flight``: a reused
+#: client 8, a lock 1, a semaphore of 2, 2).
 RTT_MS, CONCURRENCY, REQUESTS = 50, 8, 40
-SLOWER_P50, SLOWER_THROUGHPUT = 1.5, 0.5  # verdicts: p50 at most 1.5x, throughput at least half a reused client's
+SLOWER_P50, MIN_IN_FLIGHT = 1.5, CONCURRENCY // 2  # verdicts: p50 at most 1.5x; at least half the requests at once
 
 
 def _as_fast_as_a_reused_client(adapter: str, exercise: str) -> None:
@@ -99,22 +99,16 @@ def _as_fast_as_a_reused_client(adapter: str, exercise: str) -> None:
                              f"reused client (p50 {mine['p50_ms']:.0f} ms against {reused['p50_ms']:.0f} ms, with "
                              f"{RTT_MS} ms of network){extra}. A request should cost one round trip to vLLM.")
     share = mine["concurrent_rps"] / reused["concurrent_rps"]
-    if mine["max_in_flight"] < 2:  # the load-proof sign of a lock: the throughput share only tends to 1/CONCURRENCY
+    if mine["max_in_flight"] < MIN_IN_FLIGHT:  # the load-proof sign of requests waiting for one another
         raise LabCheckFailed(exercise, f"one at a time your requests are as fast as a reused client's (p50 "
                              f"{mine['ratio_p50']}x), but {CONCURRENCY} at a time the backend never had more than "
-                             f"one of your requests at once (a reused client: {reused['max_in_flight']}), and your "
-                             f"adapter served {mine['concurrent_rps']:.0f} requests/s against the reused client's "
-                             f"{reused['concurrent_rps']:.0f} ({share:.0%}): its requests wait for one another, one "
-                             "request at a time (a lock around the request, or a pool of one connection). A server's "
-                             "speed is its throughput under concurrency: let requests overlap on the one client.")
-    if share < SLOWER_THROUGHPUT:
-        raise LabCheckFailed(exercise, f"one at a time your requests are as fast as a reused client's (p50 "
-                             f"{mine['ratio_p50']}x), but {CONCURRENCY} at a time your adapter served "
-                             f"{mine['concurrent_rps']:.0f} requests/s against the reused client's "
-                             f"{reused['concurrent_rps']:.0f} ({share:.0%}), with at most {mine['max_in_flight']} of "
-                             f"its requests at the backend at once against {reused['max_in_flight']}: something "
-                             "limits how many overlap (a semaphore, a small pool) or each costs CPU the reused "
-                             "client does not spend. A server's speed is its throughput under concurrency.")
+                             f"{mine['max_in_flight']} of your requests at once (a reused client: "
+                             f"{reused['max_in_flight']}), and your adapter served {mine['concurrent_rps']:.0f} "
+                             f"requests/s against the reused client's {reused['concurrent_rps']:.0f} ({share:.0%}): "
+                             "its requests wait for one another (a lock or a semaphore around the request, or a pool "
+                             "too small). A server's speed is its throughput under concurrency: let requests "
+                             "overlap on the one client.")
     passed(exercise, f"correct across loops, closed at shutdown, as fast as a reused client: p50 {mine['ratio_p50']}x, "
-           f"{CONCURRENCY} at a time {share:.0%} of its throughput, {mine['connections']} connections for "
+           f"{CONCURRENCY} at a time {mine['max_in_flight']} at the backend at once and {share:.0%} of its throughput, "
+           f"{mine['connections']} connections for "
            f"{mine['requests_logged']} requests")
